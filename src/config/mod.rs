@@ -1,0 +1,258 @@
+//! Run configuration: one TOML file describes a whole run (data, tasks, text pipeline, model,
+//! training), the way spaCy's config system does.
+//!
+//! The raw structs here mirror the file one to one, reject unknown keys and carry defaults, so a
+//! minimal file works. `load` reads and overrides them; `valid` checks them once and turns them
+//! into typed values that the rest of the library trusts without re-checking.
+
+mod load;
+mod valid;
+
+#[cfg(test)]
+mod tests;
+
+pub use load::{load_config, parse_config, LoadedConfig};
+pub use valid::{
+    ClassWeightSpec, DataSource, Device, FileFormat, MissingPolicy, ModelKind, OptimizerKind,
+    Schedule, TaskSpec, UnknownPolicy, ValidConfig,
+};
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// The commented reference config that `stancekit config init` writes.
+pub const REFERENCE_CONFIG: &str = include_str!("../../configs/reference.toml");
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub run: RunConfig,
+    pub data: DataConfig,
+    pub split: SplitConfig,
+    pub tasks: Vec<TaskConfig>,
+    pub text: TextConfig,
+    pub model: ModelConfig,
+    pub train: TrainConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunConfig {
+    pub name: String,
+    pub seed: u64,
+    pub output_dir: PathBuf,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            name: "run".into(),
+            seed: 42,
+            output_dir: "checkpoints".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataConfig {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub train: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dev: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test: Option<PathBuf>,
+    pub format: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delimiter: Option<String>,
+    pub quoting: bool,
+    pub text_column: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_column: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_column: Option<String>,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        DataConfig {
+            path: None,
+            train: None,
+            dev: None,
+            test: None,
+            format: "auto".into(),
+            delimiter: None,
+            quoting: true,
+            text_column: "text".into(),
+            group_column: None,
+            id_column: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SplitConfig {
+    pub dev: f64,
+    pub test: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stratify: Option<String>,
+}
+
+impl Default for SplitConfig {
+    fn default() -> Self {
+        SplitConfig {
+            dev: 0.1,
+            test: 0.1,
+            stratify: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TaskConfig {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+    pub labels: Vec<String>,
+    pub label_map: BTreeMap<String, String>,
+    pub unknown: String,
+    pub missing: String,
+    pub weight: f32,
+}
+
+impl Default for TaskConfig {
+    fn default() -> Self {
+        TaskConfig {
+            name: String::new(),
+            column: None,
+            labels: Vec::new(),
+            label_map: BTreeMap::new(),
+            unknown: "error".into(),
+            missing: "error".into(),
+            weight: 1.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TextConfig {
+    pub normalize: String,
+    pub lowercase: bool,
+    pub word_ngrams: usize,
+    pub char_ngrams_min: usize,
+    pub char_ngrams_max: usize,
+    pub buckets: usize,
+    pub min_count: usize,
+    pub max_tokens: usize,
+}
+
+impl Default for TextConfig {
+    fn default() -> Self {
+        TextConfig {
+            normalize: "nfkc".into(),
+            lowercase: true,
+            word_ngrams: 2,
+            char_ngrams_min: 0,
+            char_ngrams_max: 0,
+            buckets: 200_000,
+            min_count: 1,
+            max_tokens: 256,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelConfig {
+    pub kind: String,
+    pub dim: usize,
+    pub hidden: usize,
+    pub dropout: f32,
+    pub filters: usize,
+    pub kernel_sizes: Vec<usize>,
+    pub layers: usize,
+    pub heads: usize,
+    pub ff_dim: usize,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            kind: "bow".into(),
+            dim: 64,
+            hidden: 0,
+            dropout: 0.0,
+            filters: 100,
+            kernel_sizes: vec![3, 4, 5],
+            layers: 2,
+            heads: 4,
+            ff_dim: 256,
+        }
+    }
+}
+
+/// `"none"`, `"balanced"`, or an explicit table `{ task = { label = weight } }`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum ClassWeights {
+    Mode(String),
+    Explicit(BTreeMap<String, BTreeMap<String, f32>>),
+}
+
+impl Default for ClassWeights {
+    fn default() -> Self {
+        ClassWeights::Mode("none".into())
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    pub max_steps: usize,
+    pub batch_size: usize,
+    pub optimizer: String,
+    pub lr: f64,
+    pub weight_decay: f64,
+    pub momentum: f64,
+    pub schedule: String,
+    pub warmup_steps: usize,
+    pub grad_clip: f64,
+    pub class_weights: ClassWeights,
+    pub label_smoothing: f64,
+    pub eval_every: usize,
+    pub early_stopping_metric: String,
+    pub patience: usize,
+    pub threads: usize,
+    pub device: String,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            epochs: 5,
+            max_steps: 0,
+            batch_size: 32,
+            optimizer: "adamw".into(),
+            lr: 0.001,
+            weight_decay: 0.0,
+            momentum: 0.9,
+            schedule: "constant".into(),
+            warmup_steps: 0,
+            grad_clip: 0.0,
+            class_weights: ClassWeights::default(),
+            label_smoothing: 0.0,
+            eval_every: 0,
+            early_stopping_metric: String::new(),
+            patience: 0,
+            threads: 0,
+            device: "cpu".into(),
+        }
+    }
+}

@@ -1,0 +1,416 @@
+//! Validation: the single place where config values are checked. Everything downstream takes a
+//! `ValidConfig` and trusts it, so checks are not repeated (or forgotten) elsewhere.
+
+use super::{ClassWeights, Config};
+use crate::error::{Error, Result};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    Csv,
+    Tsv,
+    Jsonl,
+    Parquet,
+}
+
+impl FileFormat {
+    /// `auto` picks by extension; anything else names the format.
+    pub fn resolve(name: &str, path: &Path) -> Result<FileFormat> {
+        let name = if name == "auto" {
+            path.extension()
+                .and_then(|e| e.to_str())
+                .unwrap_or("")
+                .to_ascii_lowercase()
+        } else {
+            name.to_ascii_lowercase()
+        };
+        match name.as_str() {
+            "csv" => Ok(FileFormat::Csv),
+            "tsv" | "tab" => Ok(FileFormat::Tsv),
+            "jsonl" | "ndjson" => Ok(FileFormat::Jsonl),
+            "parquet" | "pq" => Ok(FileFormat::Parquet),
+            other => Err(Error::UnknownFormat {
+                path: path.to_path_buf(),
+                format: other.to_string(),
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DataSource {
+    /// One file, split by `[split]`.
+    Single(PathBuf),
+    /// Pre-split files.
+    Files {
+        train: PathBuf,
+        dev: Option<PathBuf>,
+        test: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum UnknownPolicy {
+    Error,
+    Drop,
+    Map(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MissingPolicy {
+    Error,
+    Ignore,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskSpec {
+    pub name: String,
+    pub column: String,
+    pub labels: Vec<String>,
+    pub label_map: BTreeMap<String, String>,
+    pub unknown: UnknownPolicy,
+    pub missing: MissingPolicy,
+    pub weight: f32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelKind {
+    Bow,
+    Cnn,
+    Transformer,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptimizerKind {
+    AdamW,
+    Sgd,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schedule {
+    Constant,
+    Linear,
+    Cosine,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Device {
+    Cpu,
+    Cuda,
+    Auto,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClassWeightSpec {
+    None,
+    Balanced,
+    /// Per task, one weight per label in label order.
+    Explicit(BTreeMap<String, Vec<f32>>),
+}
+
+/// A config that passed validation, with resolved paths and typed choices.
+#[derive(Debug, Clone)]
+pub struct ValidConfig {
+    /// The raw config with paths made absolute: what gets saved next to a checkpoint.
+    pub raw: Config,
+    pub config_path: PathBuf,
+    pub source: DataSource,
+    pub delimiter: Option<u8>,
+    pub tasks: Vec<TaskSpec>,
+    pub output_dir: PathBuf,
+    pub model: ModelKind,
+    pub optimizer: OptimizerKind,
+    pub schedule: Schedule,
+    pub device: Device,
+    pub class_weights: ClassWeightSpec,
+    /// Task index used for stratified splitting.
+    pub stratify_task: usize,
+}
+
+impl Config {
+    /// Check every value once. `path` names the file in errors; `base` resolves relative paths.
+    pub fn validate(mut self, path: &Path, base: &Path) -> Result<ValidConfig> {
+        let err = |key: &str, message: String| Error::ConfigValue {
+            path: path.to_path_buf(),
+            key: key.to_string(),
+            message,
+        };
+        let resolve = |p: &Path| clean_path(&if p.is_absolute() { p.to_path_buf() } else { base.join(p) });
+
+        // [data]
+        let d = &mut self.data;
+        d.path = d.path.as_deref().map(resolve);
+        d.train = d.train.as_deref().map(resolve);
+        d.dev = d.dev.as_deref().map(resolve);
+        d.test = d.test.as_deref().map(resolve);
+        let source = match (&d.path, &d.train) {
+            (Some(p), None) => {
+                if d.dev.is_some() || d.test.is_some() {
+                    return Err(err("data.path", "give either data.path (split by [split]) or data.train/dev/test, not both".into()));
+                }
+                DataSource::Single(p.clone())
+            }
+            (None, Some(t)) => DataSource::Files {
+                train: t.clone(),
+                dev: d.dev.clone(),
+                test: d.test.clone(),
+            },
+            (Some(_), Some(_)) => {
+                return Err(err("data.path", "give either data.path or data.train, not both".into()))
+            }
+            (None, None) => {
+                return Err(err("data.path", "no data: set data.path (one file to split) or data.train (with optional data.dev and data.test)".into()))
+            }
+        };
+        if !["auto", "csv", "tsv", "jsonl", "ndjson", "parquet"].contains(&d.format.as_str()) {
+            return Err(err("data.format", format!("expected auto, csv, tsv, jsonl or parquet, got `{}`", d.format)));
+        }
+        let delimiter = match &d.delimiter {
+            None => None,
+            Some(s) if s == "\\t" || s == "\t" => Some(b'\t'),
+            Some(s) if s.len() == 1 && s.is_ascii() => Some(s.as_bytes()[0]),
+            Some(s) => return Err(err("data.delimiter", format!("expected one ASCII character (or \"\\t\"), got `{s}`"))),
+        };
+        if d.text_column.trim().is_empty() {
+            return Err(err("data.text_column", "must name the text column".into()));
+        }
+
+        // [split]
+        let s = &self.split;
+        for (key, v) in [("split.dev", s.dev), ("split.test", s.test)] {
+            if !(0.0..1.0).contains(&v) {
+                return Err(err(key, format!("expected a fraction in [0, 1), got {v}")));
+            }
+        }
+        if s.dev + s.test >= 1.0 {
+            return Err(err("split.dev", format!("split.dev + split.test must leave rows for training, got {}", s.dev + s.test)));
+        }
+
+        // [[tasks]]
+        if self.tasks.is_empty() {
+            return Err(err("tasks", "no [[tasks]]: add at least one table with name and labels".into()));
+        }
+        let mut names = BTreeSet::new();
+        let mut tasks = Vec::new();
+        for (i, t) in self.tasks.iter().enumerate() {
+            let key = |k: &str| format!("tasks[{i}].{k}");
+            if t.name.trim().is_empty() {
+                return Err(err(&key("name"), "every task needs a name".into()));
+            }
+            if !names.insert(t.name.clone()) {
+                return Err(err(&key("name"), format!("task `{}` is defined twice", t.name)));
+            }
+            if t.labels.is_empty() {
+                return Err(err(&key("labels"), format!("task `{}` has no labels; list them in order, e.g. labels = [\"negative\", \"positive\"]", t.name)));
+            }
+            let set: BTreeSet<&String> = t.labels.iter().collect();
+            if set.len() != t.labels.len() {
+                return Err(err(&key("labels"), format!("task `{}` lists a label twice", t.name)));
+            }
+            for (from, to) in &t.label_map {
+                if !set.contains(to) {
+                    return Err(err(&key("label_map"), format!("`{from}` maps to `{to}`, which is not in labels {:?}", t.labels)));
+                }
+            }
+            let unknown = match t.unknown.as_str() {
+                "error" => UnknownPolicy::Error,
+                "drop" => UnknownPolicy::Drop,
+                other => match other.strip_prefix("map:") {
+                    Some(l) if set.contains(&l.to_string()) => UnknownPolicy::Map(l.to_string()),
+                    Some(l) => return Err(err(&key("unknown"), format!("map:{l} names a label that is not in labels {:?}", t.labels))),
+                    None => return Err(err(&key("unknown"), format!("expected error, drop or map:<label>, got `{other}`"))),
+                },
+            };
+            let missing = match t.missing.as_str() {
+                "error" => MissingPolicy::Error,
+                "ignore" => MissingPolicy::Ignore,
+                other => return Err(err(&key("missing"), format!("expected error or ignore, got `{other}`"))),
+            };
+            if !(t.weight.is_finite() && t.weight >= 0.0) {
+                return Err(err(&key("weight"), format!("expected a weight >= 0, got {}", t.weight)));
+            }
+            tasks.push(TaskSpec {
+                name: t.name.clone(),
+                column: t.column.clone().unwrap_or_else(|| t.name.clone()),
+                labels: t.labels.clone(),
+                label_map: t.label_map.clone(),
+                unknown,
+                missing,
+                weight: t.weight,
+            });
+        }
+        let stratify_task = match &self.split.stratify {
+            None => 0,
+            Some(name) => tasks.iter().position(|t| &t.name == name).ok_or_else(|| {
+                err("split.stratify", format!("`{name}` is not a task name (tasks: {})", tasks.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")))
+            })?,
+        };
+
+        // [text]
+        let x = &self.text;
+        if !["nfkc", "none"].contains(&x.normalize.as_str()) {
+            return Err(err("text.normalize", format!("expected nfkc or none, got `{}`", x.normalize)));
+        }
+        if x.word_ngrams == 0 {
+            return Err(err("text.word_ngrams", "expected 1 or more (1 = unigrams only)".into()));
+        }
+        if x.char_ngrams_max > 0 && (x.char_ngrams_min == 0 || x.char_ngrams_min > x.char_ngrams_max) {
+            return Err(err("text.char_ngrams_min", format!("expected 1 <= char_ngrams_min <= char_ngrams_max, got {}..{}", x.char_ngrams_min, x.char_ngrams_max)));
+        }
+        let uses_buckets = x.word_ngrams > 1 || x.char_ngrams_max > 0;
+        if uses_buckets && x.buckets == 0 {
+            return Err(err("text.buckets", "n-grams are hashed into buckets: expected buckets > 0".into()));
+        }
+        if x.min_count == 0 || x.max_tokens == 0 {
+            return Err(err(if x.min_count == 0 { "text.min_count" } else { "text.max_tokens" }, "expected a value >= 1".into()));
+        }
+
+        // [model]
+        let m = &self.model;
+        let model = match m.kind.as_str() {
+            "bow" => ModelKind::Bow,
+            "cnn" => ModelKind::Cnn,
+            "transformer" => ModelKind::Transformer,
+            other => return Err(err("model.kind", format!("expected bow, cnn or transformer, got `{other}`"))),
+        };
+        if m.dim == 0 {
+            return Err(err("model.dim", "expected an embedding size >= 1".into()));
+        }
+        if !(0.0..1.0).contains(&m.dropout) {
+            return Err(err("model.dropout", format!("expected a probability in [0, 1), got {}", m.dropout)));
+        }
+        if model == ModelKind::Cnn && (m.kernel_sizes.is_empty() || m.kernel_sizes.contains(&0) || m.filters == 0) {
+            return Err(err("model.kernel_sizes", "cnn needs filters >= 1 and non-empty kernel_sizes >= 1".into()));
+        }
+        if model == ModelKind::Transformer {
+            if m.heads == 0 || m.dim % m.heads != 0 {
+                return Err(err("model.heads", format!("model.dim ({}) must be divisible by model.heads ({})", m.dim, m.heads)));
+            }
+            if m.layers == 0 || m.ff_dim == 0 {
+                return Err(err("model.layers", "transformer needs layers >= 1 and ff_dim >= 1".into()));
+            }
+        }
+
+        // [train]
+        let t = &self.train;
+        if t.epochs == 0 && t.max_steps == 0 {
+            return Err(err("train.epochs", "set train.epochs or train.max_steps (both are 0)".into()));
+        }
+        if t.batch_size == 0 {
+            return Err(err("train.batch_size", "expected a batch size >= 1".into()));
+        }
+        if !(t.lr.is_finite() && t.lr > 0.0) {
+            return Err(err("train.lr", format!("expected a learning rate > 0, got {}", t.lr)));
+        }
+        if !(0.0..1.0).contains(&t.momentum) || t.weight_decay < 0.0 || t.grad_clip < 0.0 {
+            return Err(err("train.momentum", "expected 0 <= momentum < 1, weight_decay >= 0 and grad_clip >= 0".into()));
+        }
+        if !(0.0..1.0).contains(&t.label_smoothing) {
+            return Err(err("train.label_smoothing", format!("expected a value in [0, 1), got {}", t.label_smoothing)));
+        }
+        let optimizer = match t.optimizer.as_str() {
+            "adamw" | "adam" => OptimizerKind::AdamW,
+            "sgd" => OptimizerKind::Sgd,
+            other => return Err(err("train.optimizer", format!("expected adamw or sgd, got `{other}`"))),
+        };
+        let schedule = match t.schedule.as_str() {
+            "constant" => Schedule::Constant,
+            "linear" => Schedule::Linear,
+            "cosine" => Schedule::Cosine,
+            other => return Err(err("train.schedule", format!("expected constant, linear or cosine, got `{other}`"))),
+        };
+        let device = match t.device.as_str() {
+            "cpu" => Device::Cpu,
+            "cuda" => Device::Cuda,
+            "auto" => Device::Auto,
+            other => return Err(err("train.device", format!("expected cpu, cuda or auto, got `{other}`"))),
+        };
+        if !t.early_stopping_metric.is_empty() {
+            let ok = t.early_stopping_metric.split_once('.').is_some_and(|(task, metric)| {
+                tasks.iter().any(|x| x.name == task)
+                    && ["macro_f1", "accuracy", "micro_f1", "weighted_f1", "loss"].contains(&metric)
+            }) || t.early_stopping_metric == "loss";
+            if !ok {
+                return Err(err("train.early_stopping_metric", format!("expected <task>.<metric> with metric one of macro_f1, accuracy, micro_f1, weighted_f1, loss (or `loss`), got `{}`", t.early_stopping_metric)));
+            }
+        }
+        let class_weights = match &t.class_weights {
+            ClassWeights::Mode(m) if m == "none" => ClassWeightSpec::None,
+            ClassWeights::Mode(m) if m == "balanced" => ClassWeightSpec::Balanced,
+            ClassWeights::Mode(m) => return Err(err("train.class_weights", format!("expected \"none\", \"balanced\" or a table {{ task = {{ label = weight }} }}, got `{m}`"))),
+            ClassWeights::Explicit(map) => {
+                let mut out = BTreeMap::new();
+                for (task, weights) in map {
+                    let spec = tasks.iter().find(|x| &x.name == task).ok_or_else(|| {
+                        err("train.class_weights", format!("`{task}` is not a task name"))
+                    })?;
+                    let mut v = vec![1.0f32; spec.labels.len()];
+                    for (label, w) in weights {
+                        let i = spec.labels.iter().position(|l| l == label).ok_or_else(|| {
+                            err("train.class_weights", format!("`{label}` is not a label of task `{task}`"))
+                        })?;
+                        if !(w.is_finite() && *w >= 0.0) {
+                            return Err(err("train.class_weights", format!("weight for `{task}.{label}` must be >= 0, got {w}")));
+                        }
+                        v[i] = *w;
+                    }
+                    out.insert(task.clone(), v);
+                }
+                ClassWeightSpec::Explicit(out)
+            }
+        };
+        let output_dir = resolve(&self.run.output_dir);
+        self.run.output_dir = output_dir.clone();
+        if self.run.name.trim().is_empty() || self.run.name.contains(['/', '\\']) {
+            return Err(err("run.name", format!("expected a plain folder name, got `{}`", self.run.name)));
+        }
+        Ok(ValidConfig {
+            raw: self,
+            config_path: path.to_path_buf(),
+            source,
+            delimiter,
+            tasks,
+            output_dir,
+            model,
+            optimizer,
+            schedule,
+            device,
+            class_weights,
+            stratify_task,
+        })
+    }
+}
+
+/// Remove `.` and `name/..` components without touching the file system, so messages show
+/// `datasets/x.csv` rather than `configs/../datasets/x.csv`.
+pub fn clean_path(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component> = Vec::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    if out.is_empty() {
+        PathBuf::from(".")
+    } else {
+        out.iter().collect()
+    }
+}
+
+impl ValidConfig {
+    /// The folder this run writes to: `<output_dir>/<run.name>`.
+    pub fn run_dir(&self) -> PathBuf {
+        self.output_dir.join(&self.raw.run.name)
+    }
+
+    /// File format for `path` under this config's `data.format`.
+    pub fn format_of(&self, path: &Path) -> Result<FileFormat> {
+        FileFormat::resolve(&self.raw.data.format, path)
+    }
+}

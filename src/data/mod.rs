@@ -1,0 +1,262 @@
+//! Corpus reading, splitting and label maps.
+//!
+//! Loading keeps labels as the raw strings found in the file, so that `data check` can report
+//! what is really there. `encode` then applies each task's label map and policies and turns a
+//! split into examples with label indices, or fails naming the row.
+
+pub mod read;
+pub mod split;
+
+use crate::config::{DataSource, MissingPolicy, TaskSpec, UnknownPolicy, ValidConfig};
+use crate::error::{Error, Result};
+pub use read::{read_table, ReadOptions, Table};
+pub use split::{grouped_split, Part};
+use std::path::{Path, PathBuf};
+
+/// One row as found in the file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub path_index: usize,
+    pub line: u64,
+    pub id: Option<String>,
+    pub group: Option<String>,
+    /// `None` for a null or empty cell.
+    pub text: Option<String>,
+    /// One raw label per task, trimmed; `None` when the cell is empty.
+    pub labels: Vec<Option<String>>,
+}
+
+/// The rows of one split.
+#[derive(Debug, Clone)]
+pub struct SplitRecords {
+    pub part: Part,
+    pub records: Vec<Record>,
+}
+
+/// Every split of a corpus, with the files it came from.
+#[derive(Debug, Clone)]
+pub struct Corpus {
+    pub files: Vec<PathBuf>,
+    pub splits: Vec<SplitRecords>,
+}
+
+impl Corpus {
+    pub fn split(&self, part: Part) -> Option<&SplitRecords> {
+        self.splits.iter().find(|s| s.part == part)
+    }
+
+    pub fn file(&self, r: &Record) -> &Path {
+        &self.files[r.path_index]
+    }
+}
+
+pub fn read_options(cfg: &ValidConfig, path: &Path) -> Result<ReadOptions> {
+    Ok(ReadOptions {
+        format: cfg.format_of(path)?,
+        delimiter: cfg.delimiter,
+        quoting: cfg.raw.data.quoting,
+    })
+}
+
+/// Read a file's rows with the columns named by `cfg`.
+pub fn read_records(cfg: &ValidConfig, path: &Path, path_index: usize) -> Result<Vec<Record>> {
+    let table = read_table(path, read_options(cfg, path)?)?;
+    let d = &cfg.raw.data;
+    let text = table.column_index(path, &d.text_column)?;
+    let id = d
+        .id_column
+        .as_deref()
+        .map(|c| table.column_index(path, c))
+        .transpose()?;
+    let group = d
+        .group_column
+        .as_deref()
+        .map(|c| table.column_index(path, c))
+        .transpose()?;
+    let labels: Vec<usize> = cfg
+        .tasks
+        .iter()
+        .map(|t| table.column_index(path, &t.column))
+        .collect::<Result<_>>()?;
+    let records = table
+        .data
+        .into_iter()
+        .zip(table.lines)
+        .map(|(mut row, line)| {
+            let mut take = |i: usize| row.get_mut(i).and_then(Option::take);
+            let text = take(text);
+            let id = id.and_then(&mut take);
+            let group = group.and_then(&mut take);
+            let labels = labels
+                .iter()
+                .map(|&i| {
+                    take(i)
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                })
+                .collect();
+            Record {
+                path_index,
+                line,
+                id,
+                group,
+                text,
+                labels,
+            }
+        })
+        .collect();
+    Ok(records)
+}
+
+/// Read the configured data and split it (seeded, grouped, stratified) when it is one file.
+pub fn load_corpus(cfg: &ValidConfig) -> Result<Corpus> {
+    match &cfg.source {
+        DataSource::Files { train, dev, test } => {
+            let mut files = vec![train.clone()];
+            let mut splits = vec![SplitRecords {
+                part: Part::Train,
+                records: read_records(cfg, train, 0)?,
+            }];
+            for (part, path) in [(Part::Dev, dev), (Part::Test, test)] {
+                if let Some(p) = path {
+                    files.push(p.clone());
+                    splits.push(SplitRecords {
+                        part,
+                        records: read_records(cfg, p, files.len() - 1)?,
+                    });
+                }
+            }
+            Ok(Corpus { files, splits })
+        }
+        DataSource::Single(path) => {
+            let records = read_records(cfg, path, 0)?;
+            let task = &cfg.tasks[cfg.stratify_task];
+            let strata: Vec<String> = records
+                .iter()
+                .map(|r| {
+                    r.labels[cfg.stratify_task]
+                        .as_deref()
+                        .map(|l| task.label_map.get(l).map(String::as_str).unwrap_or(l))
+                        .unwrap_or("")
+                        .to_string()
+                })
+                .collect();
+            let groups: Vec<Option<&str>> = records.iter().map(|r| r.group.as_deref()).collect();
+            let strata_ref: Vec<&str> = strata.iter().map(String::as_str).collect();
+            let parts = grouped_split(
+                &groups,
+                &strata_ref,
+                cfg.raw.split.dev,
+                cfg.raw.split.test,
+                cfg.raw.run.seed,
+            );
+            let mut splits: Vec<SplitRecords> = [Part::Train, Part::Dev, Part::Test]
+                .into_iter()
+                .map(|part| SplitRecords {
+                    part,
+                    records: Vec::new(),
+                })
+                .collect();
+            for (r, p) in records.into_iter().zip(parts) {
+                splits[p as usize].records.push(r);
+            }
+            splits.retain(|s| s.part == Part::Train || !s.records.is_empty());
+            Ok(Corpus {
+                files: vec![path.clone()],
+                splits,
+            })
+        }
+    }
+}
+
+/// The outcome of mapping one raw label through a task's map and policy.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LabelOutcome {
+    Label(u32),
+    /// Empty cell, allowed by `missing = "ignore"`: the row adds no loss for this task.
+    Missing,
+    /// Unknown label under `unknown = "drop"`: the whole row is dropped.
+    DropRow,
+}
+
+/// Map one raw label. Errors name the file, line and column.
+pub fn map_label(task: &TaskSpec, raw: Option<&str>, file: &Path, line: u64) -> Result<LabelOutcome> {
+    let bad = |message: String| Error::BadValue {
+        path: file.to_path_buf(),
+        row: line as usize,
+        column: task.column.clone(),
+        message,
+    };
+    let Some(raw) = raw else {
+        return match task.missing {
+            MissingPolicy::Ignore => Ok(LabelOutcome::Missing),
+            MissingPolicy::Error => Err(bad(format!(
+                "empty label for task `{}` (expected one of {:?}; set missing = \"ignore\" to allow unlabelled rows)",
+                task.name, task.labels
+            ))),
+        };
+    };
+    let mapped = task.label_map.get(raw).map(String::as_str).unwrap_or(raw);
+    if let Some(i) = task.labels.iter().position(|l| l == mapped) {
+        return Ok(LabelOutcome::Label(i as u32));
+    }
+    match &task.unknown {
+        UnknownPolicy::Drop => Ok(LabelOutcome::DropRow),
+        UnknownPolicy::Map(l) => Ok(LabelOutcome::Label(
+            task.labels.iter().position(|x| x == l).unwrap_or(0) as u32,
+        )),
+        UnknownPolicy::Error => Err(bad(format!(
+            "unknown label `{raw}` for task `{}` (expected one of {:?}; add it to label_map, or set unknown = \"drop\" or \"map:<label>\")",
+            task.name, task.labels
+        ))),
+    }
+}
+
+/// A row ready for training or evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Example {
+    pub text: String,
+    /// Per task; `None` adds no loss for that task.
+    pub labels: Vec<Option<u32>>,
+}
+
+/// What `encode` left out, so callers can say so.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EncodeReport {
+    pub dropped_unknown: usize,
+    pub dropped_empty_text: usize,
+}
+
+/// Map labels and drop what the config says to drop; counts every row left out.
+pub fn encode(
+    cfg: &ValidConfig,
+    corpus: &Corpus,
+    split: &SplitRecords,
+) -> Result<(Vec<Example>, EncodeReport)> {
+    let mut out = Vec::with_capacity(split.records.len());
+    let mut report = EncodeReport::default();
+    'rows: for r in &split.records {
+        let mut labels = Vec::with_capacity(cfg.tasks.len());
+        for (task, raw) in cfg.tasks.iter().zip(&r.labels) {
+            match map_label(task, raw.as_deref(), corpus.file(r), r.line)? {
+                LabelOutcome::Label(l) => labels.push(Some(l)),
+                LabelOutcome::Missing => labels.push(None),
+                LabelOutcome::DropRow => {
+                    report.dropped_unknown += 1;
+                    continue 'rows;
+                }
+            }
+        }
+        match r.text.as_deref().filter(|t| !t.trim().is_empty()) {
+            Some(t) => out.push(Example {
+                text: t.to_string(),
+                labels,
+            }),
+            None => report.dropped_empty_text += 1,
+        }
+    }
+    Ok((out, report))
+}
+
+#[cfg(test)]
+mod tests;

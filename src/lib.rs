@@ -1,0 +1,14 @@
+//! stancekit: train small neural classifiers that label news statements by stance and
+//! sentiment, reproducibly and offline, with Candle.
+//!
+//! The library holds all logic; the `stancekit` binary only parses arguments and prints.
+
+pub mod check;
+pub mod config;
+pub mod data;
+pub mod error;
+pub mod io;
+pub mod rng;
+pub mod text;
+
+pub use error::{Error, Result};

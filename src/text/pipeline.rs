@@ -1,0 +1,229 @@
+//! The text pipeline: normalise, tokenise, look up the vocabulary, hash n-grams.
+//!
+//! Its whole state (settings and vocabulary) is saved in the checkpoint as JSON, so that
+//! classification sees exactly the features the model was trained on.
+
+use crate::config::TextConfig;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use unicode_normalization::UnicodeNormalization;
+use unicode_segmentation::UnicodeSegmentation;
+
+/// Index of padding in sequence models.
+pub const PAD_ID: u32 = 0;
+/// Index of out-of-vocabulary words.
+pub const UNK_ID: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TextPipeline {
+    pub config: TextConfig,
+    /// Words in id order, starting at id 2 (0 = padding, 1 = unknown).
+    pub words: Vec<String>,
+    #[serde(skip)]
+    index: HashMap<String, u32>,
+}
+
+/// One text turned into model input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Features {
+    /// Word ids in order (for sequence models), truncated to `max_tokens`.
+    pub word_ids: Vec<u32>,
+    /// Bag-of-features row ids (for `bow`): known words, then hashed n-grams offset by the
+    /// vocabulary size.
+    pub bag: Vec<u32>,
+    /// Whether `max_tokens` cut the text.
+    pub truncated: bool,
+}
+
+impl TextPipeline {
+    /// Build the vocabulary from training texts only. Words are ordered by count, then
+    /// alphabetically, so the ids never depend on hash order.
+    pub fn fit<'a>(config: &TextConfig, texts: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        for t in texts {
+            for w in tokenize(config, t) {
+                *counts.entry(w).or_default() += 1;
+            }
+        }
+        let mut words: Vec<(String, usize)> = counts
+            .into_iter()
+            .filter(|(_, c)| *c >= config.min_count)
+            .collect();
+        words.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Self::from_words(config.clone(), words.into_iter().map(|(w, _)| w).collect())
+    }
+
+    pub fn from_words(config: TextConfig, words: Vec<String>) -> Self {
+        let index = words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (w.clone(), i as u32 + 2))
+            .collect();
+        TextPipeline {
+            config,
+            words,
+            index,
+        }
+    }
+
+    /// Restore the lookup table after deserialising.
+    pub fn reindex(self) -> Self {
+        Self::from_words(self.config, self.words)
+    }
+
+    /// Rows of the word table: padding, unknown, and the vocabulary.
+    pub fn vocab_rows(&self) -> usize {
+        self.words.len() + 2
+    }
+
+    /// Rows of the `bow` table: word rows plus hash buckets (when n-grams are on).
+    pub fn bag_rows(&self) -> usize {
+        self.vocab_rows() + self.n_buckets()
+    }
+
+    fn n_buckets(&self) -> usize {
+        let c = &self.config;
+        if c.word_ngrams > 1 || c.char_ngrams_max > 0 {
+            c.buckets
+        } else {
+            0
+        }
+    }
+
+    pub fn features(&self, text: &str) -> Features {
+        let c = &self.config;
+        let mut tokens = tokenize(c, text);
+        let truncated = tokens.len() > c.max_tokens;
+        tokens.truncate(c.max_tokens);
+        let word_ids: Vec<u32> = tokens
+            .iter()
+            .map(|w| self.index.get(w).copied().unwrap_or(UNK_ID))
+            .collect();
+        let mut bag: Vec<u32> = word_ids.iter().copied().filter(|&i| i != UNK_ID).collect();
+        let buckets = self.n_buckets() as u64;
+        if buckets > 0 {
+            let base = self.vocab_rows() as u64;
+            let hashes: Vec<u64> = tokens.iter().map(|t| fnv1a(t.as_bytes())).collect();
+            for n in 2..=c.word_ngrams {
+                for win in hashes.windows(n) {
+                    // fastText's n-gram hash: h = h * 116049371 + next.
+                    let h = win
+                        .iter()
+                        .skip(1)
+                        .fold(win[0], |h, x| h.wrapping_mul(116_049_371).wrapping_add(*x));
+                    bag.push((base + h % buckets) as u32);
+                }
+            }
+            if c.char_ngrams_max > 0 {
+                for t in &tokens {
+                    let chars: Vec<char> = format!("<{t}>").chars().collect();
+                    for n in c.char_ngrams_min..=c.char_ngrams_max {
+                        for win in chars.windows(n) {
+                            let s: String = win.iter().collect();
+                            bag.push((base + fnv1a(s.as_bytes()) % buckets) as u32);
+                        }
+                    }
+                }
+            }
+        }
+        if bag.is_empty() {
+            // An all-unknown text still needs one row to average; the unknown row learns a prior.
+            bag.push(UNK_ID);
+        }
+        Features {
+            word_ids,
+            bag,
+            truncated,
+        }
+    }
+}
+
+/// Normalise and split into word tokens (Unicode word boundaries, UAX #29).
+pub fn tokenize(config: &TextConfig, text: &str) -> Vec<String> {
+    let normalised: String = if config.normalize == "nfkc" {
+        text.nfkc().collect()
+    } else {
+        text.to_string()
+    };
+    let cased = if config.lowercase {
+        normalised.to_lowercase()
+    } else {
+        normalised
+    };
+    cased.unicode_words().map(str::to_string).collect()
+}
+
+/// 64-bit FNV-1a: stable across platforms and releases, unlike std's hasher.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> TextConfig {
+        TextConfig {
+            buckets: 1000,
+            ..TextConfig::default()
+        }
+    }
+
+    #[test]
+    fn tokenizer_normalises_and_lowercases_unicode() {
+        let t = tokenize(&cfg(), "The U.S. and Côte d'Ivoire ＡＧＲＥＥＤ, 3.5%!");
+        assert_eq!(t, vec!["the", "u.s", "and", "côte", "d'ivoire", "agreed", "3.5"]);
+    }
+
+    #[test]
+    fn vocabulary_is_ordered_by_count_then_word_and_respects_min_count() {
+        let c = TextConfig {
+            min_count: 2,
+            ..cfg()
+        };
+        let p = TextPipeline::fit(&c, ["b a c", "a b", "a d"]);
+        assert_eq!(p.words, vec!["a", "b"]);
+        assert_eq!(p.features("a b zz").word_ids, vec![2, 3, UNK_ID]);
+    }
+
+    #[test]
+    fn ngram_features_are_deterministic_and_within_buckets() {
+        let c = TextConfig {
+            word_ngrams: 3,
+            char_ngrams_min: 2,
+            char_ngrams_max: 3,
+            ..cfg()
+        };
+        let p = TextPipeline::fit(&c, ["ministers agreed to talks"]);
+        let f = p.features("ministers agreed to talks");
+        assert_eq!(f, p.features("Ministers agreed to talks"));
+        assert!(f.bag.iter().all(|&i| (i as usize) < p.bag_rows()));
+        // 4 words + 3 bigrams + 2 trigrams + char n-grams.
+        assert!(f.bag.len() > 9);
+    }
+
+    #[test]
+    fn max_tokens_truncates_and_says_so() {
+        let c = TextConfig {
+            max_tokens: 2,
+            ..cfg()
+        };
+        let p = TextPipeline::fit(&c, ["one two three"]);
+        let f = p.features("one two three");
+        assert_eq!(f.word_ids.len(), 2);
+        assert!(f.truncated);
+    }
+
+    #[test]
+    fn pipeline_survives_a_json_round_trip() {
+        let p = TextPipeline::fit(&cfg(), ["talks resumed in geneva"]);
+        let json = serde_json::to_string(&p).unwrap();
+        let q: TextPipeline = serde_json::from_str::<TextPipeline>(&json).unwrap().reindex();
+        assert_eq!(p.features("talks in geneva"), q.features("talks in geneva"));
+    }
+}
