@@ -82,15 +82,16 @@ pub fn read_records(cfg: &ValidConfig, path: &Path, path_index: usize) -> Result
         .data
         .into_iter()
         .zip(table.lines)
-        .map(|(mut row, line)| {
-            let mut take = |i: usize| row.get_mut(i).and_then(Option::take);
-            let text = take(text);
-            let id = id.and_then(&mut take);
-            let group = group.and_then(&mut take);
+        .map(|(row, line)| {
+            // Cloned, not moved: one column may serve twice (PLV groups by its text column).
+            let get = |i: usize| row.get(i).cloned().flatten();
+            let text = get(text);
+            let id = id.and_then(get);
+            let group = group.and_then(get);
             let labels = labels
                 .iter()
                 .map(|&i| {
-                    take(i)
+                    get(i)
                         .map(|s| s.trim().to_string())
                         .filter(|s| !s.is_empty())
                 })

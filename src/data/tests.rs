@@ -219,3 +219,14 @@ fn single_file_is_split_by_group_and_seed() {
     let total: usize = a.splits.iter().map(|s| s.records.len()).sum();
     assert_eq!(total, 120, "no row lost in splitting");
 }
+
+#[test]
+fn one_column_can_be_both_text_and_group() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("g.csv"), "article,text,stance\nA,same words,other\n").unwrap();
+    let text = format!("[data]\npath = \"g.csv\"\ngroup_column = \"text\"\n{TASKS}");
+    let cfg = parse_config(&text, &dir.path().join("run.toml"), &[]).unwrap().valid;
+    let rs = read_records(&cfg, &dir.path().join("g.csv"), 0).unwrap();
+    assert_eq!(rs[0].group.as_deref(), Some("same words"));
+    assert_eq!(rs[0].text.as_deref(), Some("same words"));
+}

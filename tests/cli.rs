@@ -1,0 +1,95 @@
+//! The real `stancekit` binary on small files in a temporary folder: exit codes, messages,
+//! JSON output.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn stancekit(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stancekit"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("run stancekit")
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+fn write_run(dir: &Path, rows: &str) {
+    fs::write(dir.join("data.csv"), format!("article,text,stance\n{rows}")).unwrap();
+    fs::write(
+        dir.join("run.toml"),
+        "[data]\ntrain = \"data.csv\"\ngroup_column = \"article\"\n[[tasks]]\nname = \"stance\"\nlabels = [\"condemnation\", \"cooperation\"]\n",
+    )
+    .unwrap();
+}
+
+#[test]
+fn help_lists_subcommands_and_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = stancekit(&["--help"], dir.path());
+    assert!(o.status.success());
+    let s = text(&o);
+    for word in ["train", "data", "config", "Exit codes", "Examples"] {
+        assert!(s.contains(word), "--help lacks {word}:\n{s}");
+    }
+    let o = stancekit(&["data", "check", "--help"], dir.path());
+    assert!(text(&o).contains("stancekit data check --config"));
+}
+
+#[test]
+fn data_check_passes_on_clean_data_and_prints_json() {
+    let dir = tempfile::tempdir().unwrap();
+    write_run(dir.path(), "a1,They condemned it.,condemnation\na2,They agreed.,cooperation\n");
+    let o = stancekit(&["data", "check", "--config", "run.toml", "--json"], dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["errors"], 0);
+    assert_eq!(v["splits"][0]["rows"], 2);
+}
+
+#[test]
+fn data_check_exits_1_on_errors_and_names_them() {
+    let dir = tempfile::tempdir().unwrap();
+    write_run(dir.path(), "a1,They condemned it.,condemnation\na2,They condemned it!,cooperation\na3,Odd.,praise\n");
+    let o = stancekit(&["data", "check", "--config", "run.toml"], dir.path());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let s = text(&o);
+    assert!(s.contains("error[conflicting_labels]") && s.contains("error[unknown_labels]"), "{s}");
+}
+
+#[test]
+fn input_and_config_errors_exit_2_with_location() {
+    let dir = tempfile::tempdir().unwrap();
+    write_run(dir.path(), "a1,ok,condemnation\na2,too,many,fields\n");
+    let o = stancekit(&["data", "check", "--config", "run.toml"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("data.csv, line 3: expected 3 fields, found 4"), "{}", text(&o));
+
+    let o = stancekit(&["data", "check", "--config", "run.toml", "--set", "train.epoch=3"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("did you mean `epochs`"), "{}", text(&o));
+
+    let o = stancekit(&["data", "check", "--config", "missing.toml"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("missing.toml"));
+
+    let o = stancekit(&["data", "frobnicate"], dir.path());
+    assert_eq!(o.status.code(), Some(2), "clap usage errors exit 2");
+}
+
+#[test]
+fn config_init_writes_a_config_that_show_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = stancekit(&["config", "init", "--out", "new.toml"], dir.path());
+    assert!(o.status.success(), "{}", text(&o));
+    let o = stancekit(&["config", "init", "--out", "new.toml"], dir.path());
+    assert_eq!(o.status.code(), Some(2), "refuses to overwrite without --force");
+    let o = stancekit(&["config", "show", "--config", "new.toml", "--set", "train.epochs=3", "--json"], dir.path());
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["train"]["epochs"], 3);
+    assert_eq!(v["model"]["kind"], "bow");
+}

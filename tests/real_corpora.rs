@@ -1,0 +1,59 @@
+//! `data check` on the real corpora in ../shared/datasets through the shipped configs. Skips,
+//! saying so, where that folder is absent (it is not part of the repository).
+
+use stancekit::check::check_corpus;
+use stancekit::config::load_config;
+use stancekit::data::load_corpus;
+use std::path::{Path, PathBuf};
+
+fn shared() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets");
+    if p.is_dir() {
+        Some(p)
+    } else {
+        eprintln!("SKIPPED: {} is absent; real-corpus tests need it", p.display());
+        None
+    }
+}
+
+fn check(config: &str) -> (stancekit::check::CheckReport, usize) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs").join(config);
+    let cfg = load_config(&path, &[]).unwrap();
+    let corpus = load_corpus(&cfg.valid).unwrap();
+    let rows = corpus.splits.iter().map(|s| s.records.len()).sum();
+    (check_corpus(&cfg.valid, &corpus), rows)
+}
+
+#[test]
+fn plv_duplicate_sentences_stay_in_one_split() {
+    if shared().is_none() {
+        return;
+    }
+    let (report, rows) = check("plv-plover15-bow.toml");
+    assert_eq!(rows, 1050, "one row per sentence-actor pair");
+    assert_eq!(report.finding("exact_duplicates").map(|f| f.count), Some(6));
+    assert!(report.finding("leakage_text").is_none(), "grouping by sentence prevents leakage");
+    assert!(report.finding("unknown_labels").is_none());
+}
+
+#[test]
+fn keep_it_local_quadclass_reads_with_numeric_label_map() {
+    if shared().is_none() {
+        return;
+    }
+    let (report, rows) = check("kil-quadclass-bow.toml");
+    assert_eq!(rows, 5979);
+    assert!(report.finding("unknown_labels").is_none());
+    assert!(report.splits[0].labels["quad"]["material_conflict"] > 1000);
+}
+
+#[test]
+fn sst2_reads_unquoted_and_reports_its_conflicts() {
+    if shared().is_none() {
+        return;
+    }
+    let (report, rows) = check("sst2-bow.toml");
+    assert_eq!(rows, 67349, "no quote character may merge rows");
+    assert!(report.finding("conflicting_labels").is_some());
+    assert!(!report.passed());
+}
