@@ -77,7 +77,14 @@ impl Collector<'_> {
         format!("{}:{}", self.corpus.file(r).display(), r.line)
     }
 
-    fn add(&mut self, severity: Severity, kind: &'static str, count: usize, message: String, examples: Vec<String>) {
+    fn add(
+        &mut self,
+        severity: Severity,
+        kind: &'static str,
+        count: usize,
+        message: String,
+        examples: Vec<String>,
+    ) {
         if count > 0 {
             self.findings.push(Finding {
                 severity,
@@ -107,7 +114,16 @@ pub fn check_corpus(cfg: &ValidConfig, corpus: &Corpus) -> CheckReport {
         .filter(|(_, r)| r.text.as_deref().is_none_or(|t| t.trim().is_empty()))
         .map(|(_, r)| c.loc(r))
         .collect();
-    c.add(Severity::Warning, "empty_text", empty.len(), format!("{} rows have an empty or whitespace-only text; training skips them", empty.len()), empty);
+    c.add(
+        Severity::Warning,
+        "empty_text",
+        empty.len(),
+        format!(
+            "{} rows have an empty or whitespace-only text; training skips them",
+            empty.len()
+        ),
+        empty,
+    );
 
     // Duplicates, conflicts and leakage, keyed by exact and by normalised text.
     let mut exact: HashMap<&str, Vec<usize>> = HashMap::new();
@@ -123,14 +139,25 @@ pub fn check_corpus(cfg: &ValidConfig, corpus: &Corpus) -> CheckReport {
         let mut ex = Vec::new();
         for rows in m.filter(|v| v.len() > 1) {
             n += rows.len() - 1;
-            ex.push(rows.iter().map(|&i| c.loc(all[i].1)).collect::<Vec<_>>().join(" = "));
+            ex.push(
+                rows.iter()
+                    .map(|&i| c.loc(all[i].1))
+                    .collect::<Vec<_>>()
+                    .join(" = "),
+            );
         }
         ex.sort();
         (n, ex)
     };
     let (n_exact, ex_exact) = dup_rows(&mut exact.values());
     let (n_norm, ex_norm) = dup_rows(&mut norm.values());
-    c.add(Severity::Warning, "exact_duplicates", n_exact, format!("{n_exact} rows repeat an earlier text exactly"), ex_exact);
+    c.add(
+        Severity::Warning,
+        "exact_duplicates",
+        n_exact,
+        format!("{n_exact} rows repeat an earlier text exactly"),
+        ex_exact,
+    );
     c.add(Severity::Warning, "normalized_duplicates", n_norm, format!("{n_norm} rows repeat an earlier text after normalising case, whitespace and punctuation"), ex_norm);
 
     let mut keys: Vec<&String> = norm.keys().collect();
@@ -142,23 +169,52 @@ pub fn check_corpus(cfg: &ValidConfig, corpus: &Corpus) -> CheckReport {
             let labels: BTreeSet<String> = rows
                 .iter()
                 .filter_map(|&i| all[i].1.labels[t].as_deref())
-                .map(|l| task.label_map.get(l).cloned().unwrap_or_else(|| l.to_string()))
+                .map(|l| {
+                    task.label_map
+                        .get(l)
+                        .cloned()
+                        .unwrap_or_else(|| l.to_string())
+                })
                 .collect();
             if labels.len() > 1 {
-                conflicts.push(format!("{} -> {}", c.loc(all[rows[0]].1), labels.into_iter().collect::<Vec<_>>().join(" / ")));
+                conflicts.push(format!(
+                    "{} -> {}",
+                    c.loc(all[rows[0]].1),
+                    labels.into_iter().collect::<Vec<_>>().join(" / ")
+                ));
             }
         }
-        c.add(Severity::Error, "conflicting_labels", conflicts.len(), format!("task `{}`: {} texts appear with different labels", task.name, conflicts.len()), conflicts);
+        c.add(
+            Severity::Error,
+            "conflicting_labels",
+            conflicts.len(),
+            format!(
+                "task `{}`: {} texts appear with different labels",
+                task.name,
+                conflicts.len()
+            ),
+            conflicts,
+        );
     }
 
     let mut leaked = Vec::new();
     for k in &keys {
         let splits: BTreeSet<&str> = norm[*k].iter().map(|&i| all[i].0).collect();
         if splits.len() > 1 {
-            leaked.push(format!("{} in {}", c.loc(all[norm[*k][0]].1), splits.into_iter().collect::<Vec<_>>().join("+")));
+            leaked.push(format!(
+                "{} in {}",
+                c.loc(all[norm[*k][0]].1),
+                splits.into_iter().collect::<Vec<_>>().join("+")
+            ));
         }
     }
-    c.add(Severity::Error, "leakage_text", leaked.len(), format!("{} texts occur in more than one split", leaked.len()), leaked);
+    c.add(
+        Severity::Error,
+        "leakage_text",
+        leaked.len(),
+        format!("{} texts occur in more than one split", leaked.len()),
+        leaked,
+    );
 
     let mut group_splits: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for (split, r) in &all {
@@ -171,7 +227,13 @@ pub fn check_corpus(cfg: &ValidConfig, corpus: &Corpus) -> CheckReport {
         .filter(|(_, s)| s.len() > 1)
         .map(|(g, s)| format!("{g} in {}", s.iter().copied().collect::<Vec<_>>().join("+")))
         .collect();
-    c.add(Severity::Error, "leakage_group", straddle.len(), format!("{} group ids straddle splits", straddle.len()), straddle);
+    c.add(
+        Severity::Error,
+        "leakage_group",
+        straddle.len(),
+        format!("{} group ids straddle splits", straddle.len()),
+        straddle,
+    );
 
     // Labels against the config.
     for (t, task) in cfg.tasks.iter().enumerate() {
@@ -192,12 +254,55 @@ pub fn check_corpus(cfg: &ValidConfig, corpus: &Corpus) -> CheckReport {
             }
         }
         let n_unknown: usize = unknown.values().sum();
-        let sev = if task.unknown == UnknownPolicy::Error { Severity::Error } else { Severity::Warning };
-        c.add(sev, "unknown_labels", n_unknown, format!("task `{}`: {n_unknown} rows have labels not in the config ({} distinct)", task.name, unknown.len()), unknown.iter().map(|(l, n)| format!("{l} ({n})")).collect());
-        let sev = if task.missing == MissingPolicy::Error { Severity::Error } else { Severity::Warning };
-        c.add(sev, "missing_labels", missing.len(), format!("task `{}`: {} rows have an empty label", task.name, missing.len()), missing);
-        let unused: Vec<String> = task.labels.iter().filter(|l| !seen.contains(l.as_str())).cloned().collect();
-        c.add(Severity::Warning, "unused_labels", unused.len(), format!("task `{}`: {} configured labels have no examples", task.name, unused.len()), unused);
+        let sev = if task.unknown == UnknownPolicy::Error {
+            Severity::Error
+        } else {
+            Severity::Warning
+        };
+        c.add(
+            sev,
+            "unknown_labels",
+            n_unknown,
+            format!(
+                "task `{}`: {n_unknown} rows have labels not in the config ({} distinct)",
+                task.name,
+                unknown.len()
+            ),
+            unknown.iter().map(|(l, n)| format!("{l} ({n})")).collect(),
+        );
+        let sev = if task.missing == MissingPolicy::Error {
+            Severity::Error
+        } else {
+            Severity::Warning
+        };
+        c.add(
+            sev,
+            "missing_labels",
+            missing.len(),
+            format!(
+                "task `{}`: {} rows have an empty label",
+                task.name,
+                missing.len()
+            ),
+            missing,
+        );
+        let unused: Vec<String> = task
+            .labels
+            .iter()
+            .filter(|l| !seen.contains(l.as_str()))
+            .cloned()
+            .collect();
+        c.add(
+            Severity::Warning,
+            "unused_labels",
+            unused.len(),
+            format!(
+                "task `{}`: {} configured labels have no examples",
+                task.name,
+                unused.len()
+            ),
+            unused,
+        );
     }
 
     let splits = corpus
@@ -208,10 +313,20 @@ pub fn check_corpus(cfg: &ValidConfig, corpus: &Corpus) -> CheckReport {
     let mut findings = c.findings;
     findings.sort_by_key(|f| f.severity);
     CheckReport {
-        files: corpus.files.iter().map(|p| p.display().to_string()).collect(),
+        files: corpus
+            .files
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
         splits,
-        errors: findings.iter().filter(|f| f.severity == Severity::Error).count(),
-        warnings: findings.iter().filter(|f| f.severity == Severity::Warning).count(),
+        errors: findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .count(),
+        warnings: findings
+            .iter()
+            .filter(|f| f.severity == Severity::Warning)
+            .count(),
         findings,
     }
 }
@@ -219,9 +334,18 @@ pub fn check_corpus(cfg: &ValidConfig, corpus: &Corpus) -> CheckReport {
 fn summarise(cfg: &ValidConfig, split: &'static str, records: &[Record]) -> SplitSummary {
     let mut labels = BTreeMap::new();
     for (t, task) in cfg.tasks.iter().enumerate() {
-        let mut counts: BTreeMap<String, usize> = task.labels.iter().map(|l| (l.clone(), 0)).collect();
+        let mut counts: BTreeMap<String, usize> =
+            task.labels.iter().map(|l| (l.clone(), 0)).collect();
         for r in records {
-            let l = r.labels[t].as_deref().map(|l| task.label_map.get(l).cloned().unwrap_or_else(|| l.to_string())).unwrap_or_default();
+            let l = r.labels[t]
+                .as_deref()
+                .map(|l| {
+                    task.label_map
+                        .get(l)
+                        .cloned()
+                        .unwrap_or_else(|| l.to_string())
+                })
+                .unwrap_or_default();
             *counts.entry(l).or_default() += 1;
         }
         labels.insert(task.name.clone(), counts);
@@ -259,12 +383,23 @@ pub fn render(report: &CheckReport) -> String {
     for sp in &report.splits {
         let _ = writeln!(s, "\n[{}] {} rows", sp.split, sp.rows);
         for (task, counts) in &sp.labels {
-            let parts: Vec<String> = counts.iter().map(|(l, n)| format!("{}={n}", if l.is_empty() { "<missing>" } else { l })).collect();
+            let parts: Vec<String> = counts
+                .iter()
+                .map(|(l, n)| format!("{}={n}", if l.is_empty() { "<missing>" } else { l }))
+                .collect();
             let _ = writeln!(s, "  {task}: {}", parts.join("  "));
         }
         if let (Some(c), Some(w)) = (&sp.chars, &sp.words) {
-            let _ = writeln!(s, "  length (chars): min {} median {} mean {:.1} p95 {} max {}", c.min, c.median, c.mean, c.p95, c.max);
-            let _ = writeln!(s, "  length (words): min {} median {} mean {:.1} p95 {} max {}", w.min, w.median, w.mean, w.p95, w.max);
+            let _ = writeln!(
+                s,
+                "  length (chars): min {} median {} mean {:.1} p95 {} max {}",
+                c.min, c.median, c.mean, c.p95, c.max
+            );
+            let _ = writeln!(
+                s,
+                "  length (words): min {} median {} mean {:.1} p95 {} max {}",
+                w.min, w.median, w.mean, w.p95, w.max
+            );
         }
     }
     let _ = writeln!(s);
@@ -281,7 +416,11 @@ pub fn render(report: &CheckReport) -> String {
             let _ = writeln!(s, "    {e}");
         }
     }
-    let _ = writeln!(s, "\n{} errors, {} warnings", report.errors, report.warnings);
+    let _ = writeln!(
+        s,
+        "\n{} errors, {} warnings",
+        report.errors, report.warnings
+    );
     s
 }
 

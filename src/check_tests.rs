@@ -17,7 +17,9 @@ fn check(train: &str, dev: &str, extra: &str) -> CheckReport {
     let text = format!(
         "[data]\ntrain = \"train.csv\"\ndev = \"dev.csv\"\ngroup_column = \"article\"\n{TASKS}\n{extra}"
     );
-    let cfg = parse_config(&text, &dir.path().join("c.toml"), &[]).unwrap().valid;
+    let cfg = parse_config(&text, &dir.path().join("c.toml"), &[])
+        .unwrap()
+        .valid;
     check_corpus(&cfg, &load_corpus(&cfg).unwrap())
 }
 
@@ -66,17 +68,29 @@ fn exact_and_normalised_duplicates_are_counted() {
 #[test]
 fn conflicting_labels_are_an_error() {
     let (t, d) = clean();
-    let r = check(&format!("{t}a1,They agreed to joint patrols!,other\n"), &d, "");
+    let r = check(
+        &format!("{t}a1,They agreed to joint patrols!,other\n"),
+        &d,
+        "",
+    );
     let f = r.finding("conflicting_labels").unwrap();
     assert_eq!((f.severity, f.count), (Severity::Error, 1));
-    assert!(f.examples[0].contains("cooperation / other"), "{:?}", f.examples);
+    assert!(
+        f.examples[0].contains("cooperation / other"),
+        "{:?}",
+        f.examples
+    );
     assert!(!r.passed());
 }
 
 #[test]
 fn text_in_two_splits_is_leakage() {
     let (t, d) = clean();
-    let r = check(&t, &format!("{d}a7,Lagos invited Accra to the talks.,invitation\n"), "");
+    let r = check(
+        &t,
+        &format!("{d}a7,Lagos invited Accra to the talks.,invitation\n"),
+        "",
+    );
     let f = r.finding("leakage_text").unwrap();
     assert_eq!((f.severity, f.count), (Severity::Error, 1));
     assert!(f.examples[0].contains("train+dev") || f.examples[0].contains("dev+train"));
@@ -86,7 +100,11 @@ fn text_in_two_splits_is_leakage() {
 #[test]
 fn group_in_two_splits_is_leakage() {
     let (t, d) = clean();
-    let r = check(&t, &format!("{d}a1,A new statement from the same article.,other\n"), "");
+    let r = check(
+        &t,
+        &format!("{d}a1,A new statement from the same article.,other\n"),
+        "",
+    );
     let f = r.finding("leakage_group").unwrap();
     assert_eq!(f.count, 1);
     assert!(f.examples[0].starts_with("a1 in"), "{:?}", f.examples);
@@ -113,10 +131,18 @@ fn unknown_labels_under_drop_policy_are_only_a_warning() {
     let t = t.replace("invitation\n", "INVITE\n");
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("train.csv"), &t).unwrap();
-    let text = format!("[data]\ntrain = \"train.csv\"\n{}unknown = \"drop\"\n", TASKS);
-    let cfg = parse_config(&text, &dir.path().join("c.toml"), &[]).unwrap().valid;
+    let text = format!(
+        "[data]\ntrain = \"train.csv\"\n{}unknown = \"drop\"\n",
+        TASKS
+    );
+    let cfg = parse_config(&text, &dir.path().join("c.toml"), &[])
+        .unwrap()
+        .valid;
     let r = check_corpus(&cfg, &load_corpus(&cfg).unwrap());
-    assert_eq!(r.finding("unknown_labels").unwrap().severity, Severity::Warning);
+    assert_eq!(
+        r.finding("unknown_labels").unwrap().severity,
+        Severity::Warning
+    );
     assert!(r.passed());
 }
 

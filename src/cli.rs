@@ -63,7 +63,12 @@ pub struct ConfigSource {
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    #[arg(long, short = 'c', value_name = "FILE", required_unless_present = "resume")]
+    #[arg(
+        long,
+        short = 'c',
+        value_name = "FILE",
+        required_unless_present = "resume"
+    )]
     pub config: Option<PathBuf>,
     /// Override a config key, e.g. --set train.epochs=3 (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -82,12 +87,14 @@ pub struct TrainArgs {
 #[derive(Debug, Subcommand)]
 pub enum DataCommand {
     /// Report rows, label counts, duplicates, conflicting labels, leakage and lengths.
-    #[command(after_help = "Exits 1 when it finds errors (leakage, conflicting labels, unknown or missing labels);
+    #[command(
+        after_help = "Exits 1 when it finds errors (leakage, conflicting labels, unknown or missing labels);
 warnings (duplicates, empty texts, unused labels) are printed without failing.
 
 Examples:
   stancekit data check --config configs/diplomatic.toml
-  stancekit data check --config configs/plv-plover15-bow.toml --json > plv-check.json")]
+  stancekit data check --config configs/plv-plover15-bow.toml --json > plv-check.json"
+    )]
     Check {
         #[command(flatten)]
         source: ConfigSource,

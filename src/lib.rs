@@ -4,11 +4,16 @@
 //! The library holds all logic; the `stancekit` binary only parses arguments and prints.
 
 pub mod check;
+pub mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod error;
+pub mod eval;
 pub mod io;
+pub mod model;
+pub mod progress;
 pub mod rng;
 pub mod text;
+pub mod train;
 
 pub use error::{Error, Result};

@@ -3,7 +3,6 @@
 
 mod cli;
 
-use anyhow::Context;
 use clap::Parser;
 use cli::{Cli, Command, ConfigCommand, DataCommand};
 use stancekit::config::{load_config, REFERENCE_CONFIG};
@@ -47,7 +46,11 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 } else {
                     print!("{}", stancekit::check::render(&report));
                 }
-                Ok(if report.passed() { Outcome::Ok } else { Outcome::CheckFailed })
+                Ok(if report.passed() {
+                    Outcome::Ok
+                } else {
+                    Outcome::CheckFailed
+                })
             }
         },
         Command::Config { command } => match command {
@@ -78,10 +81,82 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 Ok(Outcome::Ok)
             }
         },
-        Command::Train(args) => {
-            let _ = args;
-            Err(stancekit::Error::Input("train: not available in this build".into()))
-                .context("train")
+        Command::Train(args) => train(args),
+    }
+}
+
+fn train(args: cli::TrainArgs) -> anyhow::Result<Outcome> {
+    use stancekit::train::{resume, train, TrainOptions};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let flag = Arc::new(AtomicBool::new(false));
+    let handler_flag = flag.clone();
+    // First Ctrl-C: finish the step and save a resumable state. Second: stop at once.
+    let _ = ctrlc::set_handler(move || {
+        if handler_flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\ninterrupt: finishing the current step and saving a resumable state (Ctrl-C again to abort)");
+    });
+    let opts = TrainOptions {
+        quiet: args.quiet,
+        interrupt: Some(flag),
+        stop_after_steps: None,
+    };
+    let (result, run_dir) = match (&args.resume, &args.config) {
+        (Some(dir), _) => (resume(dir, &opts), dir.clone()),
+        (None, Some(config)) => {
+            let cfg = load_config(config, &args.overrides)?;
+            let dir = cfg.valid.run_dir();
+            (train(cfg, &opts), dir)
+        }
+        (None, None) => unreachable!("clap requires --config or --resume"),
+    };
+    let summary = match result {
+        Err(stancekit::Error::Interrupted) => {
+            eprintln!("saved a resumable state in {}/resume", run_dir.display());
+            eprintln!(
+                "resume with: stancekit train --resume {}",
+                run_dir.display()
+            );
+            return Err(stancekit::Error::Interrupted.into());
+        }
+        other => other?,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+        return Ok(Outcome::Ok);
+    }
+    println!("run: {}", summary.run_dir.display());
+    println!(
+        "trained {} steps ({} epochs) on {} examples in {:.2} s ({:.0} examples/s, {} threads)",
+        summary.steps,
+        summary.epochs,
+        summary.train_examples,
+        summary.train_seconds,
+        summary.examples_per_second,
+        summary.threads
+    );
+    if summary.dropped.dropped_empty_text + summary.dropped.dropped_unknown > 0 {
+        println!(
+            "left out: {} rows with empty text, {} rows with unknown labels (unknown = \"drop\")",
+            summary.dropped.dropped_empty_text, summary.dropped.dropped_unknown
+        );
+    }
+    if let Some(best) = summary.best_value {
+        println!(
+            "best {} = {best:.4} at step {}",
+            summary.early_stopping_metric, summary.best_step
+        );
+    }
+    for (split, metrics) in [("dev", &summary.dev), ("test", &summary.test)] {
+        for (task, m) in metrics {
+            println!(
+                "{split:>4} {task:<12} accuracy {:.4}  macro-F1 {:.4}  weighted-F1 {:.4}  (n = {})",
+                m.accuracy, m.macro_f1, m.weighted_f1, m.n
+            );
         }
     }
+    println!("model-best weights sha256 {}", summary.weights_sha256);
+    Ok(Outcome::Ok)
 }

@@ -95,7 +95,10 @@ mod tests {
         let xs: Vec<u64> = (0..10).map(|_| a.next_u64()).collect();
         let ys: Vec<u64> = (0..10).map(|_| b.next_u64()).collect();
         assert_eq!(xs, ys);
-        assert_ne!(SeededRng::new(7, 2).next_u64(), SeededRng::new(7, 1).next_u64());
+        assert_ne!(
+            SeededRng::new(7, 2).next_u64(),
+            SeededRng::new(7, 1).next_u64()
+        );
     }
 
     #[test]

@@ -14,7 +14,11 @@ fn stancekit(args: &[&str], cwd: &Path) -> Output {
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 fn write_run(dir: &Path, rows: &str) {
@@ -42,8 +46,14 @@ fn help_lists_subcommands_and_exit_codes() {
 #[test]
 fn data_check_passes_on_clean_data_and_prints_json() {
     let dir = tempfile::tempdir().unwrap();
-    write_run(dir.path(), "a1,They condemned it.,condemnation\na2,They agreed.,cooperation\n");
-    let o = stancekit(&["data", "check", "--config", "run.toml", "--json"], dir.path());
+    write_run(
+        dir.path(),
+        "a1,They condemned it.,condemnation\na2,They agreed.,cooperation\n",
+    );
+    let o = stancekit(
+        &["data", "check", "--config", "run.toml", "--json"],
+        dir.path(),
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["errors"], 0);
@@ -53,11 +63,17 @@ fn data_check_passes_on_clean_data_and_prints_json() {
 #[test]
 fn data_check_exits_1_on_errors_and_names_them() {
     let dir = tempfile::tempdir().unwrap();
-    write_run(dir.path(), "a1,They condemned it.,condemnation\na2,They condemned it!,cooperation\na3,Odd.,praise\n");
+    write_run(
+        dir.path(),
+        "a1,They condemned it.,condemnation\na2,They condemned it!,cooperation\na3,Odd.,praise\n",
+    );
     let o = stancekit(&["data", "check", "--config", "run.toml"], dir.path());
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let s = text(&o);
-    assert!(s.contains("error[conflicting_labels]") && s.contains("error[unknown_labels]"), "{s}");
+    assert!(
+        s.contains("error[conflicting_labels]") && s.contains("error[unknown_labels]"),
+        "{s}"
+    );
 }
 
 #[test]
@@ -66,9 +82,23 @@ fn input_and_config_errors_exit_2_with_location() {
     write_run(dir.path(), "a1,ok,condemnation\na2,too,many,fields\n");
     let o = stancekit(&["data", "check", "--config", "run.toml"], dir.path());
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o).contains("data.csv, line 3: expected 3 fields, found 4"), "{}", text(&o));
+    assert!(
+        text(&o).contains("data.csv, line 3: expected 3 fields, found 4"),
+        "{}",
+        text(&o)
+    );
 
-    let o = stancekit(&["data", "check", "--config", "run.toml", "--set", "train.epoch=3"], dir.path());
+    let o = stancekit(
+        &[
+            "data",
+            "check",
+            "--config",
+            "run.toml",
+            "--set",
+            "train.epoch=3",
+        ],
+        dir.path(),
+    );
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("did you mean `epochs`"), "{}", text(&o));
 
@@ -86,8 +116,23 @@ fn config_init_writes_a_config_that_show_accepts() {
     let o = stancekit(&["config", "init", "--out", "new.toml"], dir.path());
     assert!(o.status.success(), "{}", text(&o));
     let o = stancekit(&["config", "init", "--out", "new.toml"], dir.path());
-    assert_eq!(o.status.code(), Some(2), "refuses to overwrite without --force");
-    let o = stancekit(&["config", "show", "--config", "new.toml", "--set", "train.epochs=3", "--json"], dir.path());
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "refuses to overwrite without --force"
+    );
+    let o = stancekit(
+        &[
+            "config",
+            "show",
+            "--config",
+            "new.toml",
+            "--set",
+            "train.epochs=3",
+            "--json",
+        ],
+        dir.path(),
+    );
     assert!(o.status.success(), "{}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["train"]["epochs"], 3);

@@ -3,8 +3,8 @@
 
 use stancekit::check::check_corpus;
 use stancekit::config::load_config;
-use stancekit::data::{load_corpus, read_table, ReadOptions};
 use stancekit::config::FileFormat;
+use stancekit::data::{load_corpus, read_table, ReadOptions};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -13,12 +13,23 @@ fn root() -> PathBuf {
 }
 
 fn csv(path: &Path) -> stancekit::data::Table {
-    read_table(path, ReadOptions { format: FileFormat::Csv, delimiter: None, quoting: true }).unwrap()
+    read_table(
+        path,
+        ReadOptions {
+            format: FileFormat::Csv,
+            delimiter: None,
+            quoting: true,
+        },
+    )
+    .unwrap()
 }
 
 fn column<'a>(t: &'a stancekit::data::Table, name: &str) -> Vec<&'a str> {
     let i = t.columns.iter().position(|c| c == name).unwrap();
-    t.data.iter().map(|r| r[i].as_deref().unwrap_or("")).collect()
+    t.data
+        .iter()
+        .map(|r| r[i].as_deref().unwrap_or(""))
+        .collect()
 }
 
 fn words(t: &str) -> Vec<String> {
@@ -37,7 +48,10 @@ fn four_grams(t: &str) -> HashSet<Vec<String>> {
 #[test]
 fn statements_meet_the_minimum_counts_and_class_lists() {
     let t = csv(&root().join("datasets/diplomatic/statements.csv"));
-    assert_eq!(t.columns, vec!["article_id", "statement_id", "text", "stance", "sentiment"]);
+    assert_eq!(
+        t.columns,
+        vec!["article_id", "statement_id", "text", "stance", "sentiment"]
+    );
     assert!(t.height() >= 1600, "{} statements", t.height());
     let articles: BTreeSet<&str> = column(&t, "article_id").into_iter().collect();
     assert!(articles.len() >= 160, "{} articles", articles.len());
@@ -52,10 +66,16 @@ fn statements_meet_the_minimum_counts_and_class_lists() {
         m
     };
     let stance = count("stance");
-    assert_eq!(stance.keys().copied().collect::<Vec<_>>(), vec!["condemnation", "cooperation", "invitation", "other"]);
+    assert_eq!(
+        stance.keys().copied().collect::<Vec<_>>(),
+        vec!["condemnation", "cooperation", "invitation", "other"]
+    );
     assert!(stance.values().all(|&n| n >= 250), "{stance:?}");
     let sentiment = count("sentiment");
-    assert_eq!(sentiment.keys().copied().collect::<Vec<_>>(), vec!["negative", "neutral", "positive"]);
+    assert_eq!(
+        sentiment.keys().copied().collect::<Vec<_>>(),
+        vec!["negative", "neutral", "positive"]
+    );
     assert!(sentiment.values().all(|&n| n >= 300), "{sentiment:?}");
 }
 
@@ -65,12 +85,26 @@ fn at_least_a_fifth_are_tagged_hard_cases_of_every_kind() {
     let h = csv(&root().join("datasets/diplomatic/hard_cases.csv"));
     let ids: HashSet<&str> = column(&t, "statement_id").into_iter().collect();
     let tagged = column(&h, "statement_id");
-    assert!(tagged.iter().all(|id| ids.contains(id)), "hard_cases.csv names unknown statements");
-    assert!(tagged.len() * 5 >= t.height(), "{} of {} tagged", tagged.len(), t.height());
+    assert!(
+        tagged.iter().all(|id| ids.contains(id)),
+        "hard_cases.csv names unknown statements"
+    );
+    assert!(
+        tagged.len() * 5 >= t.height(),
+        "{} of {} tagged",
+        tagged.len(),
+        t.height()
+    );
     let kinds: BTreeSet<&str> = column(&h, "hard_case").into_iter().collect();
     for k in [
-        "negated_cooperation", "rejected_invitation", "implicit_invitation", "mild_condemnation",
-        "bleak_cooperation", "reported_condemnation", "meeting_mention", "background",
+        "negated_cooperation",
+        "rejected_invitation",
+        "implicit_invitation",
+        "mild_condemnation",
+        "bleak_cooperation",
+        "reported_condemnation",
+        "meeting_mention",
+        "background",
     ] {
         assert!(kinds.contains(k), "no hard case of kind {k}");
     }
@@ -104,7 +138,11 @@ fn no_two_statements_share_more_than_half_their_word_four_grams() {
             }
         }
     }
-    assert!(offenders.is_empty(), "near-copies:\n{}", offenders.join("\n"));
+    assert!(
+        offenders.is_empty(),
+        "near-copies:\n{}",
+        offenders.join("\n")
+    );
 }
 
 #[test]
@@ -123,13 +161,17 @@ fn demo_articles_do_not_repeat_the_statements() {
     let a = csv(&root().join("datasets/diplomatic/articles.csv"));
     assert_eq!(a.columns, vec!["article_id", "headline", "body"]);
     assert!((20..=40).contains(&a.height()), "{} articles", a.height());
-    let bodies: Vec<HashSet<Vec<String>>> = column(&a, "body").iter().map(|b| four_grams(b)).collect();
+    let bodies: Vec<HashSet<Vec<String>>> =
+        column(&a, "body").iter().map(|b| four_grams(b)).collect();
     let t = csv(&root().join("datasets/diplomatic/statements.csv"));
     for s in column(&t, "text") {
         let g = four_grams(s);
         for body in &bodies {
             let shared = g.intersection(body).count();
-            assert!(g.is_empty() || 2 * shared <= g.len(), "statement repeated in articles.csv: {s}");
+            assert!(
+                g.is_empty() || 2 * shared <= g.len(),
+                "statement repeated in articles.csv: {s}"
+            );
         }
     }
 }

@@ -11,13 +11,18 @@ fn shared() -> Option<PathBuf> {
     if p.is_dir() {
         Some(p)
     } else {
-        eprintln!("SKIPPED: {} is absent; real-corpus tests need it", p.display());
+        eprintln!(
+            "SKIPPED: {} is absent; real-corpus tests need it",
+            p.display()
+        );
         None
     }
 }
 
 fn check(config: &str) -> (stancekit::check::CheckReport, usize) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs").join(config);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("configs")
+        .join(config);
     let cfg = load_config(&path, &[]).unwrap();
     let corpus = load_corpus(&cfg.valid).unwrap();
     let rows = corpus.splits.iter().map(|s| s.records.len()).sum();
@@ -32,7 +37,10 @@ fn plv_duplicate_sentences_stay_in_one_split() {
     let (report, rows) = check("plv-plover15-bow.toml");
     assert_eq!(rows, 1050, "one row per sentence-actor pair");
     assert_eq!(report.finding("exact_duplicates").map(|f| f.count), Some(6));
-    assert!(report.finding("leakage_text").is_none(), "grouping by sentence prevents leakage");
+    assert!(
+        report.finding("leakage_text").is_none(),
+        "grouping by sentence prevents leakage"
+    );
     assert!(report.finding("unknown_labels").is_none());
 }
 

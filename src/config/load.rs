@@ -180,7 +180,9 @@ fn apply_override(root: &mut toml::Value, assignment: &str) -> Result<()> {
                     .map_err(|_| bad(&format!("`{part}` is not an array index")))?;
                 let len = a.len();
                 let slot = a.get_mut(idx).ok_or_else(|| {
-                    bad(&format!("index {idx} is out of range (array has {len} items)"))
+                    bad(&format!(
+                        "index {idx} is out of range (array has {len} items)"
+                    ))
                 })?;
                 if last {
                     *slot = value;
@@ -225,7 +227,10 @@ labels = ["a", "b"]
         let err = parse(&format!("{MINIMAL}\n[trian]\nepochs = 3\n"), &[])
             .unwrap_err()
             .to_string();
-        assert!(err.contains("`trian`") && err.contains("did you mean `train`"), "{err}");
+        assert!(
+            err.contains("`trian`") && err.contains("did you mean `train`"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -269,7 +274,9 @@ labels = ["a", "b"]
 
     #[test]
     fn override_into_out_of_range_task_is_rejected() {
-        let err = parse(MINIMAL, &["tasks.3.weight=1"]).unwrap_err().to_string();
+        let err = parse(MINIMAL, &["tasks.3.weight=1"])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("out of range"), "{err}");
     }
 
@@ -289,6 +296,9 @@ labels = ["a", "b"]
     fn nearest_ignores_far_candidates() {
         assert_eq!(nearest("zzzzzz", &["epochs", "lr"]), None);
         assert_eq!(nearest("lr_rate", &["lr", "epochs"]), None);
-        assert_eq!(nearest("bach_size", &["batch_size", "lr"]), Some("batch_size"));
+        assert_eq!(
+            nearest("bach_size", &["batch_size", "lr"]),
+            Some("batch_size")
+        );
     }
 }

@@ -15,36 +15,120 @@ fn every_validation_error_names_its_key_and_expectation() {
     let data = "[data]\npath = \"d.csv\"\n";
     let cases: &[(&str, &str, &str)] = &[
         ("[data]\ntext_column = \"t\"\n", "data.path", "no data"),
-        ("[data]\npath = \"a\"\ntrain = \"b\"\n", "data.path", "not both"),
-        ("[data]\npath = \"a\"\ndev = \"b\"\n", "data.path", "not both"),
-        ("[data]\npath = \"a\"\nformat = \"xlsx\"\n", "data.format", "expected auto, csv"),
-        ("[data]\npath = \"a\"\ndelimiter = \";;\"\n", "data.delimiter", "one ASCII character"),
-        ("[data]\npath = \"a\"\ntext_column = \" \"\n", "data.text_column", "must name"),
+        (
+            "[data]\npath = \"a\"\ntrain = \"b\"\n",
+            "data.path",
+            "not both",
+        ),
+        (
+            "[data]\npath = \"a\"\ndev = \"b\"\n",
+            "data.path",
+            "not both",
+        ),
+        (
+            "[data]\npath = \"a\"\nformat = \"xlsx\"\n",
+            "data.format",
+            "expected auto, csv",
+        ),
+        (
+            "[data]\npath = \"a\"\ndelimiter = \";;\"\n",
+            "data.delimiter",
+            "one ASCII character",
+        ),
+        (
+            "[data]\npath = \"a\"\ntext_column = \" \"\n",
+            "data.text_column",
+            "must name",
+        ),
         ("[split]\ndev = 1.5\n", "split.dev", "fraction"),
-        ("[split]\ndev = 0.6\ntest = 0.5\n", "split.dev", "leave rows for training"),
-        ("[split]\nstratify = \"topic\"\n", "split.stratify", "not a task name"),
-        ("[text]\nnormalize = \"nfd\"\n", "text.normalize", "nfkc or none"),
+        (
+            "[split]\ndev = 0.6\ntest = 0.5\n",
+            "split.dev",
+            "leave rows for training",
+        ),
+        (
+            "[split]\nstratify = \"topic\"\n",
+            "split.stratify",
+            "not a task name",
+        ),
+        (
+            "[text]\nnormalize = \"nfd\"\n",
+            "text.normalize",
+            "nfkc or none",
+        ),
         ("[text]\nword_ngrams = 0\n", "text.word_ngrams", "1 or more"),
-        ("[text]\nchar_ngrams_min = 5\nchar_ngrams_max = 3\n", "text.char_ngrams_min", "<= char_ngrams_max"),
+        (
+            "[text]\nchar_ngrams_min = 5\nchar_ngrams_max = 3\n",
+            "text.char_ngrams_min",
+            "<= char_ngrams_max",
+        ),
         ("[text]\nbuckets = 0\n", "text.buckets", "buckets > 0"),
         ("[text]\nmin_count = 0\n", "text.min_count", ">= 1"),
-        ("[model]\nkind = \"lstm\"\n", "model.kind", "bow, cnn or transformer"),
+        (
+            "[model]\nkind = \"lstm\"\n",
+            "model.kind",
+            "bow, cnn or transformer",
+        ),
         ("[model]\ndim = 0\n", "model.dim", ">= 1"),
         ("[model]\ndropout = 1.0\n", "model.dropout", "[0, 1)"),
-        ("[model]\nkind = \"cnn\"\nkernel_sizes = []\n", "model.kernel_sizes", "non-empty"),
-        ("[model]\nkind = \"transformer\"\ndim = 30\nheads = 4\n", "model.heads", "divisible"),
+        (
+            "[model]\nkind = \"cnn\"\nkernel_sizes = []\n",
+            "model.kernel_sizes",
+            "non-empty",
+        ),
+        (
+            "[model]\nkind = \"transformer\"\ndim = 30\nheads = 4\n",
+            "model.heads",
+            "divisible",
+        ),
         ("[train]\nepochs = 0\n", "train.epochs", "both are 0"),
         ("[train]\nbatch_size = 0\n", "train.batch_size", ">= 1"),
         ("[train]\nlr = -1.0\n", "train.lr", "> 0"),
-        ("[train]\nmomentum = 1.0\n", "train.momentum", "momentum < 1"),
-        ("[train]\nlabel_smoothing = 1.0\n", "train.label_smoothing", "[0, 1)"),
-        ("[train]\noptimizer = \"lbfgs\"\n", "train.optimizer", "adamw or sgd"),
-        ("[train]\nschedule = \"step\"\n", "train.schedule", "constant, linear or cosine"),
-        ("[train]\ndevice = \"tpu\"\n", "train.device", "cpu, cuda or auto"),
-        ("[train]\nearly_stopping_metric = \"stance.auc\"\n", "train.early_stopping_metric", "<task>.<metric>"),
-        ("[train]\nclass_weights = \"inverse\"\n", "train.class_weights", "balanced"),
-        ("[train]\nclass_weights = { stance = { c = 2.0 } }\n", "train.class_weights", "not a label"),
-        ("[train]\nclass_weights = { topic = { a = 2.0 } }\n", "train.class_weights", "not a task"),
+        (
+            "[train]\nmomentum = 1.0\n",
+            "train.momentum",
+            "momentum < 1",
+        ),
+        (
+            "[train]\nlabel_smoothing = 1.0\n",
+            "train.label_smoothing",
+            "[0, 1)",
+        ),
+        (
+            "[train]\noptimizer = \"lbfgs\"\n",
+            "train.optimizer",
+            "adamw or sgd",
+        ),
+        (
+            "[train]\nschedule = \"step\"\n",
+            "train.schedule",
+            "constant, linear or cosine",
+        ),
+        (
+            "[train]\ndevice = \"tpu\"\n",
+            "train.device",
+            "cpu, cuda or auto",
+        ),
+        (
+            "[train]\nearly_stopping_metric = \"stance.auc\"\n",
+            "train.early_stopping_metric",
+            "<task>.<metric>",
+        ),
+        (
+            "[train]\nclass_weights = \"inverse\"\n",
+            "train.class_weights",
+            "balanced",
+        ),
+        (
+            "[train]\nclass_weights = { stance = { c = 2.0 } }\n",
+            "train.class_weights",
+            "not a label",
+        ),
+        (
+            "[train]\nclass_weights = { topic = { a = 2.0 } }\n",
+            "train.class_weights",
+            "not a task",
+        ),
         ("[run]\nname = \"a/b\"\n", "run.name", "plain folder name"),
     ];
     for (snippet, key, message) in cases {
@@ -55,7 +139,10 @@ fn every_validation_error_names_its_key_and_expectation() {
         };
         let err = err_of(&text);
         assert!(err.contains("/cfg/run.toml"), "no file in: {err}");
-        assert!(err.contains(&format!("`{key}`")), "expected key {key} in: {err}");
+        assert!(
+            err.contains(&format!("`{key}`")),
+            "expected key {key} in: {err}"
+        );
         assert!(err.contains(message), "expected `{message}` in: {err}");
     }
 }
@@ -81,14 +168,22 @@ fn task_errors_name_the_task_entry() {
     ];
     for (snippet, key, message) in cases {
         let err = err_of(&format!("{data}{snippet}"));
-        assert!(err.contains(&format!("`{key}`")), "expected key {key} in: {err}");
+        assert!(
+            err.contains(&format!("`{key}`")),
+            "expected key {key} in: {err}"
+        );
         assert!(err.contains(message), "expected `{message}` in: {err}");
     }
 }
 
 #[test]
 fn defaults_validate_with_only_data_and_a_task() {
-    let cfg = parse_config(&format!("[data]\npath = \"d.csv\"\n{TASK}"), Path::new("/cfg/run.toml"), &[]).unwrap();
+    let cfg = parse_config(
+        &format!("[data]\npath = \"d.csv\"\n{TASK}"),
+        Path::new("/cfg/run.toml"),
+        &[],
+    )
+    .unwrap();
     assert_eq!(cfg.valid.model, ModelKind::Bow);
     assert_eq!(cfg.valid.tasks[0].column, "stance");
     assert_eq!(cfg.valid.run_dir(), Path::new("/cfg/checkpoints/run"));
@@ -96,7 +191,12 @@ fn defaults_validate_with_only_data_and_a_task() {
 
 #[test]
 fn reference_config_parses_and_mentions_every_key() {
-    let cfg = parse_config(REFERENCE_CONFIG, Path::new("/cfg/configs/reference.toml"), &[]).unwrap();
+    let cfg = parse_config(
+        REFERENCE_CONFIG,
+        Path::new("/cfg/configs/reference.toml"),
+        &[],
+    )
+    .unwrap();
     assert_eq!(cfg.valid.tasks.len(), 2);
     // Every key of every section must appear (commented or not) in the reference.
     let full: toml::Value = toml::Value::try_from(Config {
@@ -105,7 +205,15 @@ fn reference_config_parses_and_mentions_every_key() {
     })
     .unwrap();
     let mut keys = vec![
-        "path", "train", "dev", "test", "delimiter", "group_column", "id_column", "stratify", "column",
+        "path",
+        "train",
+        "dev",
+        "test",
+        "delimiter",
+        "group_column",
+        "id_column",
+        "stratify",
+        "column",
     ];
     let mut owned = Vec::new();
     if let toml::Value::Table(t) = &full {

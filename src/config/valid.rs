@@ -136,7 +136,13 @@ impl Config {
             key: key.to_string(),
             message,
         };
-        let resolve = |p: &Path| clean_path(&if p.is_absolute() { p.to_path_buf() } else { base.join(p) });
+        let resolve = |p: &Path| {
+            clean_path(&if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                base.join(p)
+            })
+        };
 
         // [data]
         let d = &mut self.data;
@@ -164,13 +170,24 @@ impl Config {
             }
         };
         if !["auto", "csv", "tsv", "jsonl", "ndjson", "parquet"].contains(&d.format.as_str()) {
-            return Err(err("data.format", format!("expected auto, csv, tsv, jsonl or parquet, got `{}`", d.format)));
+            return Err(err(
+                "data.format",
+                format!(
+                    "expected auto, csv, tsv, jsonl or parquet, got `{}`",
+                    d.format
+                ),
+            ));
         }
         let delimiter = match &d.delimiter {
             None => None,
             Some(s) if s == "\\t" || s == "\t" => Some(b'\t'),
             Some(s) if s.len() == 1 && s.is_ascii() => Some(s.as_bytes()[0]),
-            Some(s) => return Err(err("data.delimiter", format!("expected one ASCII character (or \"\\t\"), got `{s}`"))),
+            Some(s) => {
+                return Err(err(
+                    "data.delimiter",
+                    format!("expected one ASCII character (or \"\\t\"), got `{s}`"),
+                ))
+            }
         };
         if d.text_column.trim().is_empty() {
             return Err(err("data.text_column", "must name the text column".into()));
@@ -184,12 +201,21 @@ impl Config {
             }
         }
         if s.dev + s.test >= 1.0 {
-            return Err(err("split.dev", format!("split.dev + split.test must leave rows for training, got {}", s.dev + s.test)));
+            return Err(err(
+                "split.dev",
+                format!(
+                    "split.dev + split.test must leave rows for training, got {}",
+                    s.dev + s.test
+                ),
+            ));
         }
 
         // [[tasks]]
         if self.tasks.is_empty() {
-            return Err(err("tasks", "no [[tasks]]: add at least one table with name and labels".into()));
+            return Err(err(
+                "tasks",
+                "no [[tasks]]: add at least one table with name and labels".into(),
+            ));
         }
         let mut names = BTreeSet::new();
         let mut tasks = Vec::new();
@@ -199,18 +225,30 @@ impl Config {
                 return Err(err(&key("name"), "every task needs a name".into()));
             }
             if !names.insert(t.name.clone()) {
-                return Err(err(&key("name"), format!("task `{}` is defined twice", t.name)));
+                return Err(err(
+                    &key("name"),
+                    format!("task `{}` is defined twice", t.name),
+                ));
             }
             if t.labels.is_empty() {
                 return Err(err(&key("labels"), format!("task `{}` has no labels; list them in order, e.g. labels = [\"negative\", \"positive\"]", t.name)));
             }
             let set: BTreeSet<&String> = t.labels.iter().collect();
             if set.len() != t.labels.len() {
-                return Err(err(&key("labels"), format!("task `{}` lists a label twice", t.name)));
+                return Err(err(
+                    &key("labels"),
+                    format!("task `{}` lists a label twice", t.name),
+                ));
             }
             for (from, to) in &t.label_map {
                 if !set.contains(to) {
-                    return Err(err(&key("label_map"), format!("`{from}` maps to `{to}`, which is not in labels {:?}", t.labels)));
+                    return Err(err(
+                        &key("label_map"),
+                        format!(
+                            "`{from}` maps to `{to}`, which is not in labels {:?}",
+                            t.labels
+                        ),
+                    ));
                 }
             }
             let unknown = match t.unknown.as_str() {
@@ -218,17 +256,35 @@ impl Config {
                 "drop" => UnknownPolicy::Drop,
                 other => match other.strip_prefix("map:") {
                     Some(l) if set.contains(&l.to_string()) => UnknownPolicy::Map(l.to_string()),
-                    Some(l) => return Err(err(&key("unknown"), format!("map:{l} names a label that is not in labels {:?}", t.labels))),
-                    None => return Err(err(&key("unknown"), format!("expected error, drop or map:<label>, got `{other}`"))),
+                    Some(l) => {
+                        return Err(err(
+                            &key("unknown"),
+                            format!("map:{l} names a label that is not in labels {:?}", t.labels),
+                        ))
+                    }
+                    None => {
+                        return Err(err(
+                            &key("unknown"),
+                            format!("expected error, drop or map:<label>, got `{other}`"),
+                        ))
+                    }
                 },
             };
             let missing = match t.missing.as_str() {
                 "error" => MissingPolicy::Error,
                 "ignore" => MissingPolicy::Ignore,
-                other => return Err(err(&key("missing"), format!("expected error or ignore, got `{other}`"))),
+                other => {
+                    return Err(err(
+                        &key("missing"),
+                        format!("expected error or ignore, got `{other}`"),
+                    ))
+                }
             };
             if !(t.weight.is_finite() && t.weight >= 0.0) {
-                return Err(err(&key("weight"), format!("expected a weight >= 0, got {}", t.weight)));
+                return Err(err(
+                    &key("weight"),
+                    format!("expected a weight >= 0, got {}", t.weight),
+                ));
             }
             tasks.push(TaskSpec {
                 name: t.name.clone(),
@@ -243,27 +299,61 @@ impl Config {
         let stratify_task = match &self.split.stratify {
             None => 0,
             Some(name) => tasks.iter().position(|t| &t.name == name).ok_or_else(|| {
-                err("split.stratify", format!("`{name}` is not a task name (tasks: {})", tasks.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")))
+                err(
+                    "split.stratify",
+                    format!(
+                        "`{name}` is not a task name (tasks: {})",
+                        tasks
+                            .iter()
+                            .map(|t| t.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
             })?,
         };
 
         // [text]
         let x = &self.text;
         if !["nfkc", "none"].contains(&x.normalize.as_str()) {
-            return Err(err("text.normalize", format!("expected nfkc or none, got `{}`", x.normalize)));
+            return Err(err(
+                "text.normalize",
+                format!("expected nfkc or none, got `{}`", x.normalize),
+            ));
         }
         if x.word_ngrams == 0 {
-            return Err(err("text.word_ngrams", "expected 1 or more (1 = unigrams only)".into()));
+            return Err(err(
+                "text.word_ngrams",
+                "expected 1 or more (1 = unigrams only)".into(),
+            ));
         }
-        if x.char_ngrams_max > 0 && (x.char_ngrams_min == 0 || x.char_ngrams_min > x.char_ngrams_max) {
-            return Err(err("text.char_ngrams_min", format!("expected 1 <= char_ngrams_min <= char_ngrams_max, got {}..{}", x.char_ngrams_min, x.char_ngrams_max)));
+        if x.char_ngrams_max > 0
+            && (x.char_ngrams_min == 0 || x.char_ngrams_min > x.char_ngrams_max)
+        {
+            return Err(err(
+                "text.char_ngrams_min",
+                format!(
+                    "expected 1 <= char_ngrams_min <= char_ngrams_max, got {}..{}",
+                    x.char_ngrams_min, x.char_ngrams_max
+                ),
+            ));
         }
         let uses_buckets = x.word_ngrams > 1 || x.char_ngrams_max > 0;
         if uses_buckets && x.buckets == 0 {
-            return Err(err("text.buckets", "n-grams are hashed into buckets: expected buckets > 0".into()));
+            return Err(err(
+                "text.buckets",
+                "n-grams are hashed into buckets: expected buckets > 0".into(),
+            ));
         }
         if x.min_count == 0 || x.max_tokens == 0 {
-            return Err(err(if x.min_count == 0 { "text.min_count" } else { "text.max_tokens" }, "expected a value >= 1".into()));
+            return Err(err(
+                if x.min_count == 0 {
+                    "text.min_count"
+                } else {
+                    "text.max_tokens"
+                },
+                "expected a value >= 1".into(),
+            ));
         }
 
         // [model]
@@ -272,65 +362,119 @@ impl Config {
             "bow" => ModelKind::Bow,
             "cnn" => ModelKind::Cnn,
             "transformer" => ModelKind::Transformer,
-            other => return Err(err("model.kind", format!("expected bow, cnn or transformer, got `{other}`"))),
+            other => {
+                return Err(err(
+                    "model.kind",
+                    format!("expected bow, cnn or transformer, got `{other}`"),
+                ))
+            }
         };
         if m.dim == 0 {
             return Err(err("model.dim", "expected an embedding size >= 1".into()));
         }
         if !(0.0..1.0).contains(&m.dropout) {
-            return Err(err("model.dropout", format!("expected a probability in [0, 1), got {}", m.dropout)));
+            return Err(err(
+                "model.dropout",
+                format!("expected a probability in [0, 1), got {}", m.dropout),
+            ));
         }
-        if model == ModelKind::Cnn && (m.kernel_sizes.is_empty() || m.kernel_sizes.contains(&0) || m.filters == 0) {
-            return Err(err("model.kernel_sizes", "cnn needs filters >= 1 and non-empty kernel_sizes >= 1".into()));
+        if model == ModelKind::Cnn
+            && (m.kernel_sizes.is_empty() || m.kernel_sizes.contains(&0) || m.filters == 0)
+        {
+            return Err(err(
+                "model.kernel_sizes",
+                "cnn needs filters >= 1 and non-empty kernel_sizes >= 1".into(),
+            ));
         }
         if model == ModelKind::Transformer {
             if m.heads == 0 || m.dim % m.heads != 0 {
-                return Err(err("model.heads", format!("model.dim ({}) must be divisible by model.heads ({})", m.dim, m.heads)));
+                return Err(err(
+                    "model.heads",
+                    format!(
+                        "model.dim ({}) must be divisible by model.heads ({})",
+                        m.dim, m.heads
+                    ),
+                ));
             }
             if m.layers == 0 || m.ff_dim == 0 {
-                return Err(err("model.layers", "transformer needs layers >= 1 and ff_dim >= 1".into()));
+                return Err(err(
+                    "model.layers",
+                    "transformer needs layers >= 1 and ff_dim >= 1".into(),
+                ));
             }
         }
 
         // [train]
         let t = &self.train;
         if t.epochs == 0 && t.max_steps == 0 {
-            return Err(err("train.epochs", "set train.epochs or train.max_steps (both are 0)".into()));
+            return Err(err(
+                "train.epochs",
+                "set train.epochs or train.max_steps (both are 0)".into(),
+            ));
         }
         if t.batch_size == 0 {
             return Err(err("train.batch_size", "expected a batch size >= 1".into()));
         }
         if !(t.lr.is_finite() && t.lr > 0.0) {
-            return Err(err("train.lr", format!("expected a learning rate > 0, got {}", t.lr)));
+            return Err(err(
+                "train.lr",
+                format!("expected a learning rate > 0, got {}", t.lr),
+            ));
         }
         if !(0.0..1.0).contains(&t.momentum) || t.weight_decay < 0.0 || t.grad_clip < 0.0 {
-            return Err(err("train.momentum", "expected 0 <= momentum < 1, weight_decay >= 0 and grad_clip >= 0".into()));
+            return Err(err(
+                "train.momentum",
+                "expected 0 <= momentum < 1, weight_decay >= 0 and grad_clip >= 0".into(),
+            ));
         }
         if !(0.0..1.0).contains(&t.label_smoothing) {
-            return Err(err("train.label_smoothing", format!("expected a value in [0, 1), got {}", t.label_smoothing)));
+            return Err(err(
+                "train.label_smoothing",
+                format!("expected a value in [0, 1), got {}", t.label_smoothing),
+            ));
         }
         let optimizer = match t.optimizer.as_str() {
             "adamw" | "adam" => OptimizerKind::AdamW,
             "sgd" => OptimizerKind::Sgd,
-            other => return Err(err("train.optimizer", format!("expected adamw or sgd, got `{other}`"))),
+            other => {
+                return Err(err(
+                    "train.optimizer",
+                    format!("expected adamw or sgd, got `{other}`"),
+                ))
+            }
         };
         let schedule = match t.schedule.as_str() {
             "constant" => Schedule::Constant,
             "linear" => Schedule::Linear,
             "cosine" => Schedule::Cosine,
-            other => return Err(err("train.schedule", format!("expected constant, linear or cosine, got `{other}`"))),
+            other => {
+                return Err(err(
+                    "train.schedule",
+                    format!("expected constant, linear or cosine, got `{other}`"),
+                ))
+            }
         };
         let device = match t.device.as_str() {
             "cpu" => Device::Cpu,
             "cuda" => Device::Cuda,
             "auto" => Device::Auto,
-            other => return Err(err("train.device", format!("expected cpu, cuda or auto, got `{other}`"))),
+            other => {
+                return Err(err(
+                    "train.device",
+                    format!("expected cpu, cuda or auto, got `{other}`"),
+                ))
+            }
         };
         if !t.early_stopping_metric.is_empty() {
-            let ok = t.early_stopping_metric.split_once('.').is_some_and(|(task, metric)| {
-                tasks.iter().any(|x| x.name == task)
-                    && ["macro_f1", "accuracy", "micro_f1", "weighted_f1", "loss"].contains(&metric)
-            }) || t.early_stopping_metric == "loss";
+            let ok = t
+                .early_stopping_metric
+                .split_once('.')
+                .is_some_and(|(task, metric)| {
+                    tasks.iter().any(|x| x.name == task)
+                        && ["macro_f1", "accuracy", "micro_f1", "weighted_f1", "loss"]
+                            .contains(&metric)
+                })
+                || t.early_stopping_metric == "loss";
             if !ok {
                 return Err(err("train.early_stopping_metric", format!("expected <task>.<metric> with metric one of macro_f1, accuracy, micro_f1, weighted_f1, loss (or `loss`), got `{}`", t.early_stopping_metric)));
             }
@@ -363,7 +507,10 @@ impl Config {
         let output_dir = resolve(&self.run.output_dir);
         self.run.output_dir = output_dir.clone();
         if self.run.name.trim().is_empty() || self.run.name.contains(['/', '\\']) {
-            return Err(err("run.name", format!("expected a plain folder name, got `{}`", self.run.name)));
+            return Err(err(
+                "run.name",
+                format!("expected a plain folder name, got `{}`", self.run.name),
+            ));
         }
         Ok(ValidConfig {
             raw: self,

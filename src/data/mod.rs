@@ -181,7 +181,12 @@ pub enum LabelOutcome {
 }
 
 /// Map one raw label. Errors name the file, line and column.
-pub fn map_label(task: &TaskSpec, raw: Option<&str>, file: &Path, line: u64) -> Result<LabelOutcome> {
+pub fn map_label(
+    task: &TaskSpec,
+    raw: Option<&str>,
+    file: &Path,
+    line: u64,
+) -> Result<LabelOutcome> {
     let bad = |message: String| Error::BadValue {
         path: file.to_path_buf(),
         row: line as usize,
@@ -222,7 +227,7 @@ pub struct Example {
 }
 
 /// What `encode` left out, so callers can say so.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EncodeReport {
     pub dropped_unknown: usize,
     pub dropped_empty_text: usize,

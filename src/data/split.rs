@@ -132,7 +132,10 @@ mod tests {
             let mut seen: HashMap<&str, Part> = HashMap::new();
             for (grp, part) in g.iter().zip(&parts) {
                 let prev = seen.entry(grp.unwrap()).or_insert(*part);
-                assert_eq!(prev, part, "group {grp:?} straddles splits with seed {seed}");
+                assert_eq!(
+                    prev, part,
+                    "group {grp:?} straddles splits with seed {seed}"
+                );
             }
         }
     }

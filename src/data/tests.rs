@@ -61,10 +61,16 @@ fn csv_tsv_jsonl_and_parquet_read_into_the_same_records() {
     }
     let csv = records(d, "a.csv", "").unwrap();
     assert_eq!(csv.len(), 3);
-    assert_eq!(csv[0].text.as_deref(), Some("Ministers met, then \"agreed\""));
+    assert_eq!(
+        csv[0].text.as_deref(),
+        Some("Ministers met, then \"agreed\"")
+    );
     assert_eq!(csv[1].text.as_deref(), Some("line one\nline two"));
     assert_eq!(csv[2].text, None);
-    assert_eq!(csv.iter().map(|r| r.line).collect::<Vec<_>>(), vec![2, 3, 5]);
+    assert_eq!(
+        csv.iter().map(|r| r.line).collect::<Vec<_>>(),
+        vec![2, 3, 5]
+    );
     for other in ["a.tsv", "a.jsonl", "a.parquet"] {
         let got = records(d, other, "").unwrap();
         assert_eq!(essence(&got), essence(&csv), "{other} differs from csv");
@@ -88,7 +94,10 @@ fn unquoted_tsv_keeps_quote_characters_as_text() {
 fn missing_file_names_the_path() {
     let dir = tempfile::tempdir().unwrap();
     let err = records(dir.path(), "nope.csv", "").unwrap_err().to_string();
-    assert!(err.contains("nope.csv") && err.contains("not found"), "{err}");
+    assert!(
+        err.contains("nope.csv") && err.contains("not found"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -116,7 +125,15 @@ fn ragged_row_names_the_line_and_field_counts() {
     .unwrap();
     let err = records(dir.path(), "r.csv", "").unwrap_err();
     assert!(
-        matches!(err, Error::RaggedRow { line: 3, expected: 3, found: 4, .. }),
+        matches!(
+            err,
+            Error::RaggedRow {
+                line: 3,
+                expected: 3,
+                found: 4,
+                ..
+            }
+        ),
         "{err:?}"
     );
 }
@@ -173,8 +190,16 @@ fn empty_label_is_an_error_naming_row_and_column_unless_ignored() {
             records: read_records(&cfg, &dir.path().join("e.csv"), 0).unwrap(),
         }],
     };
-    let err = encode(&cfg, &corpus, &corpus.splits[0]).unwrap_err().to_string();
-    assert!(err.contains("e.csv") && err.contains("row 3") && err.contains("`stance`") && err.contains("empty label"), "{err}");
+    let err = encode(&cfg, &corpus, &corpus.splits[0])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("e.csv")
+            && err.contains("row 3")
+            && err.contains("`stance`")
+            && err.contains("empty label"),
+        "{err}"
+    );
 
     let mut cfg = cfg;
     cfg.tasks[0].missing = crate::config::MissingPolicy::Ignore;
@@ -188,14 +213,31 @@ fn label_map_and_unknown_policies_apply() {
     let cfg = config_for(dir.path(), "x.csv", "");
     let mut task = cfg.tasks[0].clone();
     let f = Path::new("x.csv");
-    assert_eq!(map_label(&task, Some("ACCUSE"), f, 2).unwrap(), LabelOutcome::Label(0));
-    assert_eq!(map_label(&task, Some("other"), f, 2).unwrap(), LabelOutcome::Label(2));
-    let err = map_label(&task, Some("THREATEN"), f, 7).unwrap_err().to_string();
-    assert!(err.contains("row 7") && err.contains("unknown label `THREATEN`"), "{err}");
+    assert_eq!(
+        map_label(&task, Some("ACCUSE"), f, 2).unwrap(),
+        LabelOutcome::Label(0)
+    );
+    assert_eq!(
+        map_label(&task, Some("other"), f, 2).unwrap(),
+        LabelOutcome::Label(2)
+    );
+    let err = map_label(&task, Some("THREATEN"), f, 7)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("row 7") && err.contains("unknown label `THREATEN`"),
+        "{err}"
+    );
     task.unknown = crate::config::UnknownPolicy::Drop;
-    assert_eq!(map_label(&task, Some("THREATEN"), f, 7).unwrap(), LabelOutcome::DropRow);
+    assert_eq!(
+        map_label(&task, Some("THREATEN"), f, 7).unwrap(),
+        LabelOutcome::DropRow
+    );
     task.unknown = crate::config::UnknownPolicy::Map("other".into());
-    assert_eq!(map_label(&task, Some("THREATEN"), f, 7).unwrap(), LabelOutcome::Label(2));
+    assert_eq!(
+        map_label(&task, Some("THREATEN"), f, 7).unwrap(),
+        LabelOutcome::Label(2)
+    );
 }
 
 #[test]
@@ -223,9 +265,15 @@ fn single_file_is_split_by_group_and_seed() {
 #[test]
 fn one_column_can_be_both_text_and_group() {
     let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join("g.csv"), "article,text,stance\nA,same words,other\n").unwrap();
+    fs::write(
+        dir.path().join("g.csv"),
+        "article,text,stance\nA,same words,other\n",
+    )
+    .unwrap();
     let text = format!("[data]\npath = \"g.csv\"\ngroup_column = \"text\"\n{TASKS}");
-    let cfg = parse_config(&text, &dir.path().join("run.toml"), &[]).unwrap().valid;
+    let cfg = parse_config(&text, &dir.path().join("run.toml"), &[])
+        .unwrap()
+        .valid;
     let rs = read_records(&cfg, &dir.path().join("g.csv"), 0).unwrap();
     assert_eq!(rs[0].group.as_deref(), Some("same words"));
     assert_eq!(rs[0].text.as_deref(), Some("same words"));

@@ -31,7 +31,10 @@ mod tests {
 
     #[test]
     fn dedup_key_ignores_case_space_and_punctuation() {
-        assert_eq!(dedup_key("The U.S.  said: \"No!\""), dedup_key("the u s said no"));
+        assert_eq!(
+            dedup_key("The U.S.  said: \"No!\""),
+            dedup_key("the u s said no")
+        );
         assert_ne!(dedup_key("talks resumed"), dedup_key("talks collapsed"));
         assert_eq!(dedup_key("Ｆｕｌｌ width"), "full width");
     }

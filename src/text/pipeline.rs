@@ -177,7 +177,10 @@ mod tests {
     #[test]
     fn tokenizer_normalises_and_lowercases_unicode() {
         let t = tokenize(&cfg(), "The U.S. and Côte d'Ivoire ＡＧＲＥＥＤ, 3.5%!");
-        assert_eq!(t, vec!["the", "u.s", "and", "côte", "d'ivoire", "agreed", "3.5"]);
+        assert_eq!(
+            t,
+            vec!["the", "u.s", "and", "côte", "d'ivoire", "agreed", "3.5"]
+        );
     }
 
     #[test]
@@ -223,7 +226,9 @@ mod tests {
     fn pipeline_survives_a_json_round_trip() {
         let p = TextPipeline::fit(&cfg(), ["talks resumed in geneva"]);
         let json = serde_json::to_string(&p).unwrap();
-        let q: TextPipeline = serde_json::from_str::<TextPipeline>(&json).unwrap().reindex();
+        let q: TextPipeline = serde_json::from_str::<TextPipeline>(&json)
+            .unwrap()
+            .reindex();
         assert_eq!(p.features("talks in geneva"), q.features("talks in geneva"));
     }
 }

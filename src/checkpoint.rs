@@ -1,0 +1,228 @@
+//! Checkpoints: a folder with the weights, the resolved config, the text pipeline and a
+//! manifest of hashes, so a model can be loaded, verified and traced back to its data.
+//!
+//! A checkpoint folder is written next to its final place and renamed in, so a crash never
+//! leaves a half-written model where a good one was.
+
+use crate::config::{parse_config, ValidConfig};
+use crate::error::{Error, Result};
+use crate::model::{self, Classifier};
+use crate::text::TextPipeline;
+use candle_core::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+pub const FORMAT_VERSION: u32 = 1;
+pub const WEIGHTS: &str = "model.safetensors";
+pub const MANIFEST: &str = "manifest.json";
+pub const CONFIG: &str = "config.toml";
+pub const PIPELINE: &str = "pipeline.json";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DataFile {
+    pub path: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    pub format_version: u32,
+    pub crate_version: String,
+    pub model_kind: String,
+    pub seed: u64,
+    pub threads: usize,
+    pub device: String,
+    pub step: usize,
+    pub data: Vec<DataFile>,
+    pub config_sha256: String,
+    pub weights_sha256: String,
+    /// Dev (and test) metrics per task at this checkpoint, by metric name.
+    pub metrics: BTreeMap<String, BTreeMap<String, f64>>,
+    pub train_seconds: f64,
+}
+
+/// What `pipeline.json` holds: the tasks' label lists and the text pipeline state.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PipelineFile {
+    pub format_version: u32,
+    pub tasks: Vec<TaskLabels>,
+    pub text: TextPipeline,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TaskLabels {
+    pub name: String,
+    pub labels: Vec<String>,
+}
+
+/// A model ready to predict, with everything it was trained with.
+pub struct LoadedModel {
+    pub model: Box<dyn Classifier>,
+    pub pipeline: TextPipeline,
+    pub tasks: Vec<TaskLabels>,
+    pub config: ValidConfig,
+    pub manifest: Manifest,
+    pub dir: PathBuf,
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+/// sha256 of a file, streamed.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex(&h.finalize()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Save named tensors as safetensors at `path` (through a temporary file); returns the sha256.
+pub fn save_tensors(path: &Path, tensors: Vec<(String, Tensor)>) -> Result<String> {
+    let map: HashMap<String, Tensor> = tensors
+        .into_iter()
+        .map(|(k, t)| Ok((k, t.to_device(&Device::Cpu)?)))
+        .collect::<Result<_>>()?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".stancekit-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(dir, e))?;
+    candle_core::safetensors::save(&map, tmp.path())?;
+    let sha = sha256_file(tmp.path())?;
+    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(sha)
+}
+
+pub fn load_tensors(path: &Path, device: &Device) -> Result<HashMap<String, Tensor>> {
+    candle_core::safetensors::load(path, device).map_err(|e| Error::Checkpoint {
+        path: path.to_path_buf(),
+        message: format!("cannot read weights: {e}"),
+    })
+}
+
+/// Write a whole checkpoint folder at `dir`, replacing any previous one only once the new one
+/// is complete. Returns the weights' sha256.
+pub fn save(
+    dir: &Path,
+    model: &dyn Classifier,
+    pipeline: &PipelineFile,
+    config_toml: &str,
+    mut manifest: Manifest,
+) -> Result<String> {
+    let parent = dir.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".stancekit-ckpt-")
+        .tempdir_in(parent)
+        .map_err(|e| Error::io(parent, e))?;
+    let s = staging.path();
+    let weights_sha = save_tensors(&s.join(WEIGHTS), model.named_weights()?)?;
+    manifest.weights_sha256 = weights_sha.clone();
+    manifest.config_sha256 = sha256_hex(config_toml.as_bytes());
+    let write = |name: &str, bytes: &[u8]| crate::io::write_atomic(&s.join(name), bytes);
+    write(CONFIG, config_toml.as_bytes())?;
+    write(PIPELINE, &json(pipeline)?)?;
+    write(MANIFEST, &json(&manifest)?)?;
+    let staged = staging.keep();
+    if dir.exists() {
+        let old = parent.join(format!(
+            ".stancekit-old-{}",
+            dir.file_name().and_then(|n| n.to_str()).unwrap_or("ckpt")
+        ));
+        let _ = std::fs::remove_dir_all(&old);
+        std::fs::rename(dir, &old).map_err(|e| Error::io(dir, e))?;
+        std::fs::rename(&staged, dir).map_err(|e| Error::io(dir, e))?;
+        let _ = std::fs::remove_dir_all(&old);
+    } else {
+        std::fs::rename(&staged, dir).map_err(|e| Error::io(dir, e))?;
+    }
+    Ok(weights_sha)
+}
+
+fn json<T: Serialize>(v: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec_pretty(v).map_err(|e| Error::Input(e.to_string()))
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::Checkpoint {
+        path: path.to_path_buf(),
+        message: format!("malformed: {e}"),
+    })
+}
+
+/// Load and verify a checkpoint folder (`model-best/`, `model-last/`).
+pub fn load(dir: &Path, device: &Device) -> Result<LoadedModel> {
+    let bad = |message: String| Error::Checkpoint {
+        path: dir.to_path_buf(),
+        message,
+    };
+    if !dir.join(MANIFEST).is_file() {
+        return Err(bad(format!(
+            "no {MANIFEST}: expected a checkpoint folder such as checkpoints/<run>/model-best"
+        )));
+    }
+    let manifest: Manifest = read_json(&dir.join(MANIFEST))?;
+    if manifest.format_version != FORMAT_VERSION {
+        return Err(bad(format!(
+            "format version {} is not supported by this stancekit (expects {FORMAT_VERSION})",
+            manifest.format_version
+        )));
+    }
+    let actual = sha256_file(&dir.join(WEIGHTS))?;
+    if actual != manifest.weights_sha256 {
+        return Err(bad(format!(
+            "{WEIGHTS} does not match its manifest (sha256 {actual}, expected {}): the file is corrupt or was replaced",
+            manifest.weights_sha256
+        )));
+    }
+    let pipeline_file: PipelineFile = read_json(&dir.join(PIPELINE))?;
+    let config_path = dir.join(CONFIG);
+    let config_text =
+        std::fs::read_to_string(&config_path).map_err(|e| Error::io(&config_path, e))?;
+    let config = parse_config(&config_text, &config_path, &[])?.valid;
+    let pipeline = pipeline_file.text.reindex();
+    let rows = if config.model == crate::config::ModelKind::Bow {
+        pipeline.bag_rows()
+    } else {
+        pipeline.vocab_rows()
+    };
+    let heads: Vec<usize> = pipeline_file.tasks.iter().map(|t| t.labels.len()).collect();
+    let mut model = model::build(
+        config.model,
+        &config.raw.model,
+        rows,
+        pipeline.config.max_tokens,
+        &heads,
+        config.raw.run.seed,
+        device,
+    )?;
+    let weights = load_tensors(&dir.join(WEIGHTS), device)?;
+    model::load_weights(model.as_mut(), &weights)
+        .map_err(|e| bad(format!("weights do not fit the model: {e}")))?;
+    Ok(LoadedModel {
+        model,
+        pipeline,
+        tasks: pipeline_file.tasks,
+        config,
+        manifest,
+        dir: dir.to_path_buf(),
+    })
+}

@@ -1,0 +1,8 @@
+//! Evaluation: metrics from gold and predicted labels, and prediction through the one shared
+//! forward pass.
+
+pub mod metrics;
+pub mod predict;
+
+pub use metrics::{ClassMetrics, Metrics};
+pub use predict::{predict, Predictions};

@@ -1,0 +1,65 @@
+//! Prediction: the single path from texts to class probabilities. Training's dev evaluation,
+//! `evaluate` and `classify` all call this, so they cannot drift apart.
+
+use crate::model::Classifier;
+use crate::text::{Features, TextPipeline};
+use candle_core::Result;
+
+/// Probabilities per task, per row, per label (in the task's label order).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Predictions {
+    pub probs: Vec<Vec<Vec<f32>>>,
+}
+
+impl Predictions {
+    /// Index of the most probable label of each row for `task` (ties: lowest index).
+    pub fn argmax(&self, task: usize) -> Vec<u32> {
+        self.probs[task]
+            .iter()
+            .map(|p| {
+                p.iter()
+                    .enumerate()
+                    .fold((0usize, f32::NEG_INFINITY), |best, (i, &v)| {
+                        if v > best.1 {
+                            (i, v)
+                        } else {
+                            best
+                        }
+                    })
+                    .0 as u32
+            })
+            .collect()
+    }
+}
+
+/// Featurise and predict `texts` in batches of `batch_size`, keeping input order.
+pub fn predict(
+    model: &dyn Classifier,
+    pipeline: &TextPipeline,
+    texts: &[&str],
+    batch_size: usize,
+) -> Result<Predictions> {
+    let feats: Vec<Features> = texts.iter().map(|t| pipeline.features(t)).collect();
+    predict_features(model, &feats, batch_size)
+}
+
+pub fn predict_features(
+    model: &dyn Classifier,
+    feats: &[Features],
+    batch_size: usize,
+) -> Result<Predictions> {
+    let mut probs: Vec<Vec<Vec<f32>>> = Vec::new();
+    for chunk in feats.chunks(batch_size.max(1)) {
+        let refs: Vec<&Features> = chunk.iter().collect();
+        let batch = model.batch(&refs, false)?;
+        let logits = model.forward_t(&batch, false)?;
+        if probs.is_empty() {
+            probs = vec![Vec::with_capacity(feats.len()); logits.len()];
+        }
+        for (t, l) in logits.iter().enumerate() {
+            let p = candle_nn::ops::softmax_last_dim(l)?.to_device(&candle_core::Device::Cpu)?;
+            probs[t].extend(p.to_vec2::<f32>()?);
+        }
+    }
+    Ok(Predictions { probs })
+}

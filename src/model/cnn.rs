@@ -1,0 +1,120 @@
+//! `cnn`: Kim (2014). Word embeddings, parallel 1-D convolutions of several widths, ReLU,
+//! max-over-time pooling, dropout, then a linear head per task.
+//!
+//! Positions whose window runs past a text's real length are masked before pooling, so a
+//! text gets the same features whether it is padded inside a batch or not.
+
+use super::{apply_heads, dropout, pad_ids, task_heads, Batch, Classifier};
+use crate::config::ModelConfig;
+use crate::text::Features;
+use candle_core::{Device, Result, Tensor, D};
+use candle_nn::{Conv1d, Embedding, Linear, Module, VarBuilder, VarMap};
+
+pub struct Cnn {
+    embed: Embedding,
+    convs: Vec<(usize, Conv1d)>,
+    heads: Vec<Linear>,
+    dropout: f32,
+    varmap: VarMap,
+    device: Device,
+}
+
+impl Cnn {
+    pub fn new(
+        cfg: &ModelConfig,
+        rows: usize,
+        heads: &[usize],
+        vb: VarBuilder,
+        varmap: VarMap,
+    ) -> Result<Self> {
+        let embed = candle_nn::embedding(rows, cfg.dim, vb.pp("embed"))?;
+        let convs = cfg
+            .kernel_sizes
+            .iter()
+            .map(|&k| {
+                let c = candle_nn::conv1d(
+                    cfg.dim,
+                    cfg.filters,
+                    k,
+                    Default::default(),
+                    vb.pp(format!("conv_{k}")),
+                )?;
+                Ok((k, c))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let width = cfg.filters * cfg.kernel_sizes.len();
+        Ok(Cnn {
+            embed,
+            convs,
+            heads: task_heads(width, heads, &vb)?,
+            dropout: cfg.dropout,
+            device: vb.device().clone(),
+            varmap,
+        })
+    }
+
+    fn max_kernel(&self) -> usize {
+        self.convs.iter().map(|(k, _)| *k).max().unwrap_or(1)
+    }
+}
+
+impl Classifier for Cnn {
+    fn batch(&self, feats: &[&Features], _train: bool) -> Result<Batch> {
+        let (ids, mask, lengths) = pad_ids(feats, self.max_kernel(), &self.device)?;
+        Ok(Batch {
+            size: feats.len(),
+            bag_weights: None,
+            bag_ids: Vec::new(),
+            bag_rows: None,
+            ids: Some(ids),
+            mask: Some(mask),
+            lengths,
+            dropout_seed: None,
+        })
+    }
+
+    fn forward_t(&self, batch: &Batch, train: bool) -> Result<Vec<Tensor>> {
+        let Some(ids) = &batch.ids else {
+            return Err(candle_core::Error::Msg("cnn needs a sequence batch".into()));
+        };
+        let (b, t) = ids.dims2()?;
+        // [B, T, dim] -> [B, dim, T] for conv1d.
+        let x = self.embed.forward(ids)?.transpose(1, 2)?.contiguous()?;
+        let kmax = self.max_kernel();
+        let mut pooled = Vec::with_capacity(self.convs.len());
+        for (k, conv) in &self.convs {
+            let y = conv.forward(&x)?.relu()?; // [B, filters, T - k + 1]
+            let positions = t + 1 - k;
+            // A window is valid while it starts within max(len, kmax) - k + 1 positions.
+            let mut valid = vec![0f32; b * positions];
+            for (i, &len) in batch.lengths.iter().enumerate() {
+                let n = (len.max(kmax) + 1 - k).min(positions);
+                for p in valid[i * positions..i * positions + n].iter_mut() {
+                    *p = 1.0;
+                }
+            }
+            let penalty =
+                Tensor::from_vec(valid, (b, 1, positions), &self.device)?.affine(1e9, -1e9)?; // 0 where valid, -1e9 where not
+            pooled.push(y.broadcast_add(&penalty)?.max(D::Minus1)?);
+        }
+        let x = Tensor::cat(&pooled, 1)?;
+        let seed = if train { batch.dropout_seed } else { None };
+        let x = dropout(&x, self.dropout, seed, 2)?;
+        apply_heads(&self.heads, &x)
+    }
+
+    fn varmap(&self) -> &VarMap {
+        &self.varmap
+    }
+
+    fn named_weights(&self) -> Result<Vec<(String, Tensor)>> {
+        Ok(super::sorted_vars(&self.varmap)
+            .into_iter()
+            .map(|(k, v)| (k, v.as_tensor().clone()))
+            .collect())
+    }
+
+    fn device(&self) -> &Device {
+        &self.device
+    }
+}

@@ -1,0 +1,116 @@
+//! Cross-entropy with label smoothing, class weights and rows without a label.
+
+use candle_core::{Result, Tensor, D};
+
+/// Mean loss over the rows of `logits` (`[B, K]`) that have a label; `None` when no row has
+/// one (the task adds nothing to this batch's loss). With class weights, the mean is weighted
+/// (sum of w_i * loss_i over sum of w_i), as in PyTorch.
+pub fn cross_entropy(
+    logits: &Tensor,
+    labels: &[Option<u32>],
+    class_weights: Option<&[f32]>,
+    smoothing: f64,
+) -> Result<Option<Tensor>> {
+    let rows: Vec<u32> = labels
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.is_some())
+        .map(|(i, _)| i as u32)
+        .collect();
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let device = logits.device();
+    let k = logits.dim(1)?;
+    let n = rows.len();
+    let idx = Tensor::from_vec(rows, n, device)?;
+    let logp = candle_nn::ops::log_softmax(&logits.index_select(&idx, 0)?, D::Minus1)?;
+    let eps = smoothing as f32;
+    let mut target = vec![eps / k as f32; n * k];
+    let mut weights = Vec::with_capacity(n);
+    for (i, y) in labels.iter().flatten().enumerate() {
+        target[i * k + *y as usize] += 1.0 - eps;
+        weights.push(class_weights.map(|w| w[*y as usize]).unwrap_or(1.0));
+    }
+    let total_w: f32 = weights.iter().sum();
+    let target = Tensor::from_vec(target, (n, k), device)?;
+    let per_row = (target * logp)?.sum(1)?.neg()?; // [n]
+    let w = Tensor::from_vec(weights, n, device)?;
+    let loss = ((per_row * w)?.sum_all()? / f64::from(total_w.max(f32::MIN_POSITIVE)))?;
+    Ok(Some(loss))
+}
+
+/// Class weights "balanced": n / (K * count_k), 1.0 for classes absent from training.
+pub fn balanced_weights(labels: &[Option<u32>], k: usize) -> Vec<f32> {
+    let mut counts = vec![0usize; k];
+    for l in labels.iter().flatten() {
+        counts[*l as usize] += 1;
+    }
+    let n: usize = counts.iter().sum();
+    counts
+        .iter()
+        .map(|&c| {
+            if c == 0 {
+                1.0
+            } else {
+                n as f32 / (k as f32 * c as f32)
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    fn logits() -> Tensor {
+        Tensor::new(&[[2.0f32, 0.0, 0.0], [0.0, 1.0, 0.0]], &Device::Cpu).unwrap()
+    }
+
+    fn value(t: Option<Tensor>) -> f32 {
+        t.unwrap().to_scalar::<f32>().unwrap()
+    }
+
+    #[test]
+    fn plain_cross_entropy_matches_hand_computation() {
+        let l0 = -(2f32.exp() / (2f32.exp() + 2.0)).ln();
+        let l1 = -(1f32.exp() / (1f32.exp() + 2.0)).ln();
+        let got = value(cross_entropy(&logits(), &[Some(0), Some(1)], None, 0.0).unwrap());
+        assert!((got - (l0 + l1) / 2.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn rows_without_label_add_no_loss() {
+        let l0 = -(2f32.exp() / (2f32.exp() + 2.0)).ln();
+        let got = value(cross_entropy(&logits(), &[Some(0), None], None, 0.0).unwrap());
+        assert!((got - l0).abs() < 1e-6);
+        assert!(cross_entropy(&logits(), &[None, None], None, 0.0)
+            .unwrap()
+            .is_none());
+    }
+
+    #[test]
+    fn class_weights_give_a_weighted_mean() {
+        let l0 = -(2f32.exp() / (2f32.exp() + 2.0)).ln();
+        let l1 = -(1f32.exp() / (1f32.exp() + 2.0)).ln();
+        let got = value(
+            cross_entropy(&logits(), &[Some(0), Some(1)], Some(&[1.0, 3.0, 1.0]), 0.0).unwrap(),
+        );
+        assert!((got - (l0 + 3.0 * l1) / 4.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn label_smoothing_raises_the_loss_of_a_confident_correct_prediction() {
+        let sharp = Tensor::new(&[[10.0f32, 0.0, 0.0]], &Device::Cpu).unwrap();
+        let plain = value(cross_entropy(&sharp, &[Some(0)], None, 0.0).unwrap());
+        let smooth = value(cross_entropy(&sharp, &[Some(0)], None, 0.1).unwrap());
+        assert!(smooth > plain);
+    }
+
+    #[test]
+    fn balanced_weights_are_inverse_frequency() {
+        let w = balanced_weights(&[Some(0), Some(0), Some(0), Some(1), None], 3);
+        assert_eq!(w, vec![4.0 / 6.0, 4.0 / 3.0, 1.0]);
+    }
+}

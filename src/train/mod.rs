@@ -1,0 +1,238 @@
+//! Training: one loop for every architecture.
+//!
+//! Reproducibility is by construction: weights come from our seeded RNG, each epoch's order is
+//! a shuffle seeded by (seed, epoch), each step's dropout masks by (seed, step), and sums run
+//! in a fixed order. The loop's whole state is therefore (weights, optimiser moments, step,
+//! epoch, position in the epoch, early-stopping record), which is what an interrupted run
+//! saves and `--resume` restores, giving the same bits as a straight run.
+
+pub mod loss;
+pub mod optim;
+mod run;
+pub mod schedule;
+mod state;
+
+use crate::checkpoint::{sha256_file, DataFile, PipelineFile, TaskLabels, FORMAT_VERSION};
+use crate::config::{load_config, ClassWeightSpec, LoadedConfig, ModelKind};
+use crate::data::{encode, load_corpus, EncodeReport, Example, Part};
+use crate::error::{Error, Result};
+use crate::eval::Metrics;
+use crate::model::{self, Classifier};
+use crate::text::{Features, TextPipeline};
+use optim::Optimizer;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+pub use state::RESUME_DIR;
+
+/// How a run is driven (not part of the config: it does not change the result).
+#[derive(Debug, Clone, Default)]
+pub struct TrainOptions {
+    pub quiet: bool,
+    /// Set by a Ctrl-C handler: finish the step, save a resumable state, stop.
+    pub interrupt: Option<Arc<AtomicBool>>,
+    /// Behave as if interrupted after this many steps (for testing resume).
+    pub stop_after_steps: Option<usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainSummary {
+    pub run_dir: PathBuf,
+    pub steps: usize,
+    pub epochs: usize,
+    pub train_examples: usize,
+    pub dropped: EncodeReport,
+    pub early_stopping_metric: String,
+    pub best_value: Option<f64>,
+    pub best_step: usize,
+    /// Dev metrics per task of the best checkpoint.
+    pub dev: BTreeMap<String, Metrics>,
+    /// Test metrics per task of the best checkpoint, when a test split exists.
+    pub test: BTreeMap<String, Metrics>,
+    pub train_seconds: f64,
+    pub examples_per_second: f64,
+    pub weights_sha256: String,
+    pub threads: usize,
+}
+
+/// Everything the loop needs, rebuilt identically from the config for a resume.
+pub(crate) struct Ctx {
+    pub cfg: LoadedConfig,
+    pub pipeline_file: PipelineFile,
+    pub train: Vec<Example>,
+    pub train_feats: Vec<Features>,
+    pub dev: Option<(Vec<Example>, Vec<Features>)>,
+    pub test: Option<(Vec<Example>, Vec<Features>)>,
+    pub dropped: EncodeReport,
+    pub data_files: Vec<DataFile>,
+    pub class_weights: Vec<Option<Vec<f32>>>,
+    pub model: Box<dyn Classifier>,
+    pub optimizer: Optimizer,
+    pub threads: usize,
+    pub device_name: String,
+}
+
+/// Train from a config file.
+pub fn train(cfg: LoadedConfig, opts: &TrainOptions) -> Result<TrainSummary> {
+    let ctx = build_ctx(cfg)?;
+    let run_dir = ctx.cfg.valid.run_dir();
+    // A fresh run starts from a clean slate: no stale resume state or log from an older run.
+    let _ = std::fs::remove_dir_all(run_dir.join(RESUME_DIR));
+    let _ = std::fs::remove_file(run_dir.join(run::LOG_FILE));
+    run::run(ctx, state::LoopState::new(), opts)
+}
+
+/// Continue an interrupted run from `run_dir/resume/`.
+pub fn resume(run_dir: &Path, opts: &TrainOptions) -> Result<TrainSummary> {
+    let dir = run_dir.join(RESUME_DIR);
+    if !dir.is_dir() {
+        return Err(Error::Checkpoint {
+            path: run_dir.to_path_buf(),
+            message: format!("no {RESUME_DIR}/ folder: nothing to resume (the run finished, or was never interrupted)"),
+        });
+    }
+    let cfg = load_config(&dir.join(crate::checkpoint::CONFIG), &[])?;
+    let mut ctx = build_ctx(cfg)?;
+    let st = state::load(&dir, &mut ctx)?;
+    run::run(ctx, st, opts)
+}
+
+/// Use `threads` CPU threads (0 = all cores). Takes effect if called before the first tensor
+/// operation of the process; returns the count candle will use.
+pub fn configure_threads(threads: usize) -> usize {
+    if threads > 0 {
+        std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
+        std::env::set_var("CANDLE_NUM_THREADS", threads.to_string());
+    }
+    candle_core::utils::get_num_threads()
+}
+
+pub fn select_device(device: crate::config::Device) -> Result<candle_core::Device> {
+    use crate::config::Device as D;
+    match device {
+        D::Cpu => Ok(candle_core::Device::Cpu),
+        D::Cuda => candle_core::Device::new_cuda(0).map_err(|e| {
+            Error::Input(format!(
+                "train.device = \"cuda\": {e} (build with `cargo build --release --features cuda`)"
+            ))
+        }),
+        D::Auto => Ok(candle_core::Device::cuda_if_available(0)?),
+    }
+}
+
+fn build_ctx(cfg: LoadedConfig) -> Result<Ctx> {
+    let v = &cfg.valid;
+    let threads = configure_threads(v.raw.train.threads);
+    let device = select_device(v.device)?;
+    let corpus = load_corpus(v)?;
+    let train_split = corpus
+        .split(Part::Train)
+        .ok_or_else(|| Error::Input("no training split".into()))?;
+    let (train, mut dropped) = encode(v, &corpus, train_split)?;
+    if train.is_empty() {
+        return Err(Error::Input(format!(
+            "{}: no training rows left after dropping empty texts and unknown labels",
+            corpus.files[0].display()
+        )));
+    }
+    let pipeline = TextPipeline::fit(&v.raw.text, train.iter().map(|e| e.text.as_str()));
+    let featurise = |ex: &[Example]| {
+        ex.iter()
+            .map(|e| pipeline.features(&e.text))
+            .collect::<Vec<_>>()
+    };
+    let train_feats = featurise(&train);
+    let mut held_out = |part: Part| -> Result<Option<(Vec<Example>, Vec<Features>)>> {
+        match corpus.split(part) {
+            Some(s) if !s.records.is_empty() => {
+                let (ex, rep) = encode(v, &corpus, s)?;
+                dropped.dropped_unknown += rep.dropped_unknown;
+                dropped.dropped_empty_text += rep.dropped_empty_text;
+                let f = featurise(&ex);
+                Ok(Some((ex, f)))
+            }
+            _ => Ok(None),
+        }
+    };
+    let dev = held_out(Part::Dev)?;
+    let test = held_out(Part::Test)?;
+    let data_files = corpus
+        .files
+        .iter()
+        .map(|p| {
+            Ok(DataFile {
+                path: p.display().to_string(),
+                sha256: sha256_file(p)?,
+            })
+        })
+        .collect::<Result<_>>()?;
+    let class_weights = v
+        .tasks
+        .iter()
+        .enumerate()
+        .map(|(t, task)| match &v.class_weights {
+            ClassWeightSpec::None => None,
+            ClassWeightSpec::Balanced => {
+                let labels: Vec<Option<u32>> = train.iter().map(|e| e.labels[t]).collect();
+                Some(loss::balanced_weights(&labels, task.labels.len()))
+            }
+            ClassWeightSpec::Explicit(map) => map.get(&task.name).cloned(),
+        })
+        .collect();
+    let rows = if v.model == ModelKind::Bow {
+        pipeline.bag_rows()
+    } else {
+        pipeline.vocab_rows()
+    };
+    let heads: Vec<usize> = v.tasks.iter().map(|t| t.labels.len()).collect();
+    let model = model::build(
+        v.model,
+        &v.raw.model,
+        rows,
+        v.raw.text.max_tokens,
+        &heads,
+        v.raw.run.seed,
+        &device,
+    )?;
+    let optimizer = Optimizer::new(
+        v.optimizer,
+        v.raw.train.weight_decay,
+        v.raw.train.momentum,
+        model::sorted_vars(model.varmap()),
+    )?;
+    let pipeline_file = PipelineFile {
+        format_version: FORMAT_VERSION,
+        tasks: v
+            .tasks
+            .iter()
+            .map(|t| TaskLabels {
+                name: t.name.clone(),
+                labels: t.labels.clone(),
+            })
+            .collect(),
+        text: pipeline.clone(),
+    };
+    let device_name = if device.is_cuda() {
+        "cuda".to_string()
+    } else {
+        "cpu".to_string()
+    };
+    Ok(Ctx {
+        pipeline_file,
+        train,
+        train_feats,
+        dev,
+        test,
+        dropped,
+        data_files,
+        class_weights,
+        model,
+        optimizer,
+        threads,
+        device_name,
+        cfg,
+    })
+}

@@ -1,0 +1,162 @@
+//! Optimisers with state we own (so it can be saved for resuming): AdamW and SGD with
+//! momentum, for dense candle variables and for the sparse `bow` table. Sums run in a fixed
+//! order (variables by name, rows ascending) so results do not depend on thread count.
+
+use crate::config::OptimizerKind;
+use crate::model::SparseTable;
+use candle_core::{backprop::GradStore, Result, Tensor, Var};
+
+const BETA1: f64 = 0.9;
+const BETA2: f64 = 0.999;
+const EPS: f64 = 1e-8;
+
+pub struct Optimizer {
+    pub kind: OptimizerKind,
+    pub weight_decay: f64,
+    pub momentum: f64,
+    /// Number of updates applied so far.
+    pub step: u64,
+    pub vars: Vec<(String, Var)>,
+    /// Adam first moments, or SGD momentum buffers.
+    pub m: Vec<Tensor>,
+    /// Adam second moments (unused by SGD).
+    pub v: Vec<Tensor>,
+}
+
+impl Optimizer {
+    pub fn new(
+        kind: OptimizerKind,
+        weight_decay: f64,
+        momentum: f64,
+        vars: Vec<(String, Var)>,
+    ) -> Result<Self> {
+        let zeros = |(_, v): &(String, Var)| v.as_tensor().zeros_like();
+        Ok(Optimizer {
+            kind,
+            weight_decay,
+            momentum,
+            step: 0,
+            m: vars.iter().map(zeros).collect::<Result<_>>()?,
+            v: vars.iter().map(zeros).collect::<Result<_>>()?,
+            vars,
+        })
+    }
+
+    /// Sum of squared gradients over dense variables, in name order.
+    pub fn grad_sq_norm(&self, grads: &GradStore) -> Result<f64> {
+        let mut total = 0f64;
+        for (_, var) in &self.vars {
+            if let Some(g) = grads.get(var.as_tensor()) {
+                total += f64::from(g.sqr()?.sum_all()?.to_scalar::<f32>()?);
+            }
+        }
+        Ok(total)
+    }
+
+    /// One update of the dense variables with learning rate `lr`, gradients scaled by `scale`.
+    pub fn step_dense(&mut self, grads: &GradStore, lr: f64, scale: f64) -> Result<()> {
+        self.step += 1;
+        let t = self.step as i32;
+        let (bc1, bc2) = (1.0 - BETA1.powi(t), 1.0 - BETA2.powi(t));
+        for (i, (_, var)) in self.vars.iter().enumerate() {
+            let Some(g) = grads.get(var.as_tensor()) else {
+                continue;
+            };
+            let g = (g.detach() * scale)?;
+            let theta = var.as_tensor();
+            match self.kind {
+                OptimizerKind::AdamW => {
+                    // Detached: otherwise each moment keeps the previous step's graph alive.
+                    self.m[i] = ((&self.m[i] * BETA1)? + (&g * (1.0 - BETA1))?)?.detach();
+                    self.v[i] = ((&self.v[i] * BETA2)? + (g.sqr()? * (1.0 - BETA2))?)?.detach();
+                    let mhat = (&self.m[i] / bc1)?;
+                    let denom = ((&self.v[i] / bc2)?.sqrt()? + EPS)?;
+                    let decayed = (theta * (1.0 - lr * self.weight_decay))?;
+                    var.set(&(decayed - (mhat / denom)? * lr)?)?;
+                }
+                OptimizerKind::Sgd => {
+                    let g = if self.weight_decay > 0.0 {
+                        (g + (theta * self.weight_decay)?)?
+                    } else {
+                        g
+                    };
+                    self.m[i] = ((&self.m[i] * self.momentum)? + g)?.detach();
+                    var.set(&(theta - (&self.m[i] * lr)?)?)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Update only the rows `ids` of `table` with their gradients `grad` (`[ids.len(), dim]`,
+    /// row-major). Lazy Adam: moments of untouched rows are left as they are. Uses the step
+    /// count of the dense update that ran just before.
+    pub fn step_sparse(
+        &self,
+        table: &mut SparseTable,
+        ids: &[u32],
+        grad: &[f32],
+        lr: f64,
+        scale: f64,
+    ) {
+        let dim = table.dim;
+        if table.m.is_empty() {
+            table.m = vec![0.0; table.data.len()];
+            if self.kind == OptimizerKind::AdamW {
+                table.v = vec![0.0; table.data.len()];
+            }
+        }
+        let t = self.step.max(1) as i32;
+        let (bc1, bc2) = (1.0 - BETA1.powi(t), 1.0 - BETA2.powi(t));
+        let (b1, b2) = (BETA1 as f32, BETA2 as f32);
+        for (r, &id) in ids.iter().enumerate() {
+            let base = id as usize * dim;
+            for j in 0..dim {
+                let g = grad[r * dim + j] * scale as f32;
+                let k = base + j;
+                match self.kind {
+                    OptimizerKind::AdamW => {
+                        table.m[k] = b1 * table.m[k] + (1.0 - b1) * g;
+                        table.v[k] = b2 * table.v[k] + (1.0 - b2) * g * g;
+                        let mhat = f64::from(table.m[k]) / bc1;
+                        let vhat = f64::from(table.v[k]) / bc2;
+                        table.data[k] -= (lr * mhat / (vhat.sqrt() + EPS)) as f32;
+                    }
+                    OptimizerKind::Sgd => {
+                        table.m[k] = self.momentum as f32 * table.m[k] + g;
+                        table.data[k] -= lr as f32 * table.m[k];
+                    }
+                }
+            }
+        }
+    }
+
+    /// State tensors for saving: `m.<name>`, `v.<name>`.
+    pub fn state(&self) -> Vec<(String, Tensor)> {
+        let mut out = Vec::new();
+        for (i, (name, _)) in self.vars.iter().enumerate() {
+            out.push((format!("m.{name}"), self.m[i].clone()));
+            out.push((format!("v.{name}"), self.v[i].clone()));
+        }
+        out
+    }
+
+    pub fn load_state(
+        &mut self,
+        state: &std::collections::HashMap<String, Tensor>,
+        step: u64,
+    ) -> Result<()> {
+        for (i, (name, var)) in self.vars.iter().enumerate() {
+            let get = |k: String| {
+                state
+                    .get(&k)
+                    .cloned()
+                    .ok_or_else(|| candle_core::Error::Msg(format!("optimiser state lacks `{k}`")))
+            };
+            self.m[i] = get(format!("m.{name}"))?.to_device(var.device())?;
+            self.v[i] = get(format!("v.{name}"))?.to_device(var.device())?;
+        }
+        self.step = step;
+        Ok(())
+    }
+}

@@ -1,0 +1,398 @@
+//! The loop itself: steps, evaluation, early stopping, checkpoints, interruption.
+
+use super::loss::cross_entropy;
+use super::schedule::{learning_rate, EarlyStopping};
+use super::state::{self, LoopState};
+use super::{Ctx, TrainOptions, TrainSummary};
+use crate::checkpoint::{self, Manifest, FORMAT_VERSION};
+use crate::data::Example;
+use crate::error::{Error, Result};
+use crate::eval::predict::predict_features;
+use crate::eval::Metrics;
+use crate::progress::Progress;
+use crate::rng::SeededRng;
+use crate::text::Features;
+use candle_core::Tensor;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+pub const LOG_FILE: &str = "train-log.jsonl";
+const SHUFFLE_STREAM: u64 = 0x5407;
+const EVAL_BATCH: usize = 256;
+
+/// Example order for `epoch`: a pure function of (seed, epoch), so a resume can rebuild it.
+fn epoch_order(seed: u64, epoch: usize, n: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    SeededRng::new(seed, SHUFFLE_STREAM.wrapping_add(epoch as u64 * 0x9e37)).shuffle(&mut order);
+    order
+}
+
+fn dropout_seed(seed: u64, step: usize) -> u64 {
+    seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (step as u64).wrapping_mul(0xbf58_476d_1ce4_e5b9)
+}
+
+struct Log {
+    file: Option<std::fs::File>,
+}
+
+impl Log {
+    fn open(path: &std::path::Path) -> Self {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .ok();
+        Log { file }
+    }
+
+    fn write(&mut self, v: serde_json::Value) {
+        if let Some(f) = &mut self.file {
+            let _ = writeln!(f, "{v}");
+        }
+    }
+}
+
+pub fn run(mut ctx: Ctx, mut st: LoopState, opts: &TrainOptions) -> Result<TrainSummary> {
+    let v = ctx.cfg.valid.clone();
+    let t = &v.raw.train;
+    let seed = v.raw.run.seed;
+    let run_dir = v.run_dir();
+    std::fs::create_dir_all(&run_dir).map_err(|e| Error::io(&run_dir, e))?;
+    let mut log = Log::open(&run_dir.join(LOG_FILE));
+    let n = ctx.train.len();
+    let bs = t.batch_size;
+    let steps_per_epoch = n.div_ceil(bs);
+    let total = if t.max_steps > 0 {
+        t.max_steps
+    } else {
+        t.epochs * steps_per_epoch
+    };
+    let metric = if t.early_stopping_metric.is_empty() {
+        format!("{}.macro_f1", v.tasks[0].name)
+    } else {
+        t.early_stopping_metric.clone()
+    };
+    let mut early = st
+        .early
+        .clone()
+        .unwrap_or_else(|| EarlyStopping::new(t.patience, metric.ends_with("loss")));
+    let mut progress = Progress::new(opts.quiet);
+    let started = Instant::now();
+    let mut stop_early = false;
+    let mut steps_here = 0usize;
+
+    while st.step < total && !stop_early {
+        let order = epoch_order(seed, st.epoch, n);
+        progress.start(&format!("epoch {}", st.epoch + 1), steps_per_epoch as u64);
+        let (mut loss_sum, mut loss_n) = (0f64, 0usize);
+        while st.pos < steps_per_epoch && st.step < total {
+            let idx = &order[st.pos * bs..((st.pos + 1) * bs).min(n)];
+            let lr = learning_rate(v.schedule, t.lr, st.step, t.warmup_steps, total);
+            let loss = train_step(&mut ctx, idx, seed, st.step, lr)?;
+            st.step += 1;
+            st.pos += 1;
+            st.examples_seen += idx.len();
+            steps_here += 1;
+            if let Some(l) = loss {
+                loss_sum += f64::from(l);
+                loss_n += 1;
+            }
+            let seconds = st.seconds + started.elapsed().as_secs_f64();
+            let mean_loss = loss_sum / loss_n.max(1) as f64;
+            progress.update(
+                st.pos as u64,
+                steps_per_epoch as u64,
+                &format!(
+                    "loss {mean_loss:.4} {:.0} ex/s",
+                    st.examples_seen as f64 / seconds.max(1e-9)
+                ),
+            );
+
+            let epoch_end = st.pos == steps_per_epoch || st.step == total;
+            let eval_now = if t.eval_every > 0 {
+                st.step % t.eval_every == 0 || st.step == total
+            } else {
+                epoch_end
+            };
+            if eval_now {
+                if let Some(dev) = &ctx.dev {
+                    let (metrics, dev_loss) = evaluate(&ctx, &dev.0, &dev.1)?;
+                    let value = metric_value(&metric, &metrics, dev_loss);
+                    let improved = early.observe(value, st.step);
+                    let summary: Vec<String> = metrics
+                        .iter()
+                        .map(|(k, m)| {
+                            format!("{k} acc {:.4} macro-F1 {:.4}", m.accuracy, m.macro_f1)
+                        })
+                        .collect();
+                    progress.line(&format!(
+                        "step {} epoch {}: train loss {mean_loss:.4}, dev loss {dev_loss:.4}, {}{}",
+                        st.step,
+                        st.epoch + 1,
+                        summary.join(", "),
+                        if improved { " (best)" } else { "" }
+                    ));
+                    log.write(json!({
+                        "step": st.step, "epoch": st.epoch + 1, "lr": lr, "loss": mean_loss,
+                        "dev_loss": dev_loss, "dev": metrics_json(&metrics), "elapsed": seconds,
+                    }));
+                    if improved {
+                        st.best_dev = metrics;
+                        save_checkpoint(
+                            &ctx,
+                            &run_dir.join("model-best"),
+                            st.step,
+                            &st.best_dev,
+                            seconds,
+                        )?;
+                    }
+                    stop_early = early.should_stop();
+                } else {
+                    log.write(json!({"step": st.step, "epoch": st.epoch + 1, "lr": lr, "loss": mean_loss, "elapsed": seconds}));
+                }
+            }
+            if stop_early {
+                break;
+            }
+            let interrupted = opts
+                .interrupt
+                .as_ref()
+                .is_some_and(|f| f.load(Ordering::SeqCst))
+                || opts
+                    .stop_after_steps
+                    .is_some_and(|s| steps_here >= s && st.step < total);
+            if interrupted {
+                progress.finish();
+                st.early = Some(early.clone());
+                st.optimizer_step = ctx.optimizer.step;
+                st.seconds += started.elapsed().as_secs_f64();
+                state::save(&run_dir, &mut ctx, &st)?;
+                return Err(Error::Interrupted);
+            }
+        }
+        if st.pos == steps_per_epoch {
+            st.epoch += 1;
+            st.pos = 0;
+        }
+    }
+    progress.finish();
+    let seconds = st.seconds + started.elapsed().as_secs_f64();
+    let last_sha = save_checkpoint(
+        &ctx,
+        &run_dir.join("model-last"),
+        st.step,
+        &st.best_dev,
+        seconds,
+    )?;
+    // Without dev data there is nothing to select on: the last model is the best one.
+    let best_dir = run_dir.join("model-best");
+    let weights_sha256 = if ctx.dev.is_none() {
+        save_checkpoint(&ctx, &best_dir, st.step, &BTreeMap::new(), seconds)?
+    } else {
+        checkpoint::load(&best_dir, ctx.model.device())
+            .map(|m| m.manifest.weights_sha256)
+            .unwrap_or(last_sha)
+    };
+    let test = match &ctx.test {
+        Some((ex, feats)) => {
+            let best = checkpoint::load(&best_dir, ctx.model.device())?;
+            let probs = predict_features(best.model.as_ref(), feats, EVAL_BATCH)?;
+            task_metrics(&ctx, ex, &probs.probs).0
+        }
+        None => BTreeMap::new(),
+    };
+    let _ = std::fs::remove_dir_all(run_dir.join(super::RESUME_DIR));
+    Ok(TrainSummary {
+        run_dir,
+        steps: st.step,
+        epochs: st.epoch + usize::from(st.pos > 0),
+        train_examples: n,
+        dropped: ctx.dropped.clone(),
+        early_stopping_metric: metric,
+        best_value: early.best,
+        best_step: early.best_step,
+        dev: st.best_dev,
+        test,
+        train_seconds: seconds,
+        examples_per_second: st.examples_seen as f64 / seconds.max(1e-9),
+        weights_sha256,
+        threads: ctx.threads,
+    })
+}
+
+/// One optimisation step on the examples `idx`; returns the loss (None if no row had a label).
+fn train_step(
+    ctx: &mut Ctx,
+    idx: &[usize],
+    seed: u64,
+    step: usize,
+    lr: f64,
+) -> Result<Option<f32>> {
+    let v = &ctx.cfg.valid;
+    let feats: Vec<&Features> = idx.iter().map(|&i| &ctx.train_feats[i]).collect();
+    let mut batch = ctx.model.batch(&feats, true)?;
+    batch.dropout_seed = Some(dropout_seed(seed, step));
+    let logits = ctx.model.forward_t(&batch, true)?;
+    let mut total: Option<Tensor> = None;
+    for (t, task) in v.tasks.iter().enumerate() {
+        let labels: Vec<Option<u32>> = idx.iter().map(|&i| ctx.train[i].labels[t]).collect();
+        if let Some(l) = cross_entropy(
+            &logits[t],
+            &labels,
+            ctx.class_weights[t].as_deref(),
+            v.raw.train.label_smoothing,
+        )? {
+            let l = (l * f64::from(task.weight))?;
+            total = Some(match total {
+                None => l,
+                Some(acc) => (acc + l)?,
+            });
+        }
+    }
+    let Some(loss) = total else { return Ok(None) };
+    let value = loss.to_scalar::<f32>()?;
+    if !value.is_finite() {
+        return Err(Error::NonFiniteLoss {
+            step: step + 1,
+            value,
+            hint: "lower train.lr, set train.grad_clip (e.g. 1.0), or add warmup_steps; model-best/ holds the last good checkpoint",
+        });
+    }
+    let grads = loss.backward()?;
+    let mut sq = ctx.optimizer.grad_sq_norm(&grads)?;
+    let sparse_grad: Option<Vec<f32>> = match batch
+        .bag_rows
+        .as_ref()
+        .and_then(|r| grads.get(r.as_tensor()))
+    {
+        Some(g) => Some(g.flatten_all()?.to_vec1()?),
+        None => None,
+    };
+    if let Some(g) = &sparse_grad {
+        sq += g.iter().map(|x| f64::from(*x) * f64::from(*x)).sum::<f64>();
+    }
+    let clip = v.raw.train.grad_clip;
+    let norm = sq.sqrt();
+    let scale = if clip > 0.0 && norm > clip {
+        clip / norm
+    } else {
+        1.0
+    };
+    ctx.optimizer.step_dense(&grads, lr, scale)?;
+    if let (Some(g), Some(table)) = (sparse_grad, ctx.model.sparse_table()) {
+        ctx.optimizer
+            .step_sparse(table, &batch.bag_ids, &g, lr, scale);
+    }
+    Ok(Some(value))
+}
+
+/// Dev metrics per task, and the mean dev loss (negative log-probability of gold, all tasks).
+fn evaluate(
+    ctx: &Ctx,
+    examples: &[Example],
+    feats: &[Features],
+) -> Result<(BTreeMap<String, Metrics>, f64)> {
+    let probs = predict_features(ctx.model.as_ref(), feats, EVAL_BATCH)?;
+    Ok(task_metrics(ctx, examples, &probs.probs))
+}
+
+fn task_metrics(
+    ctx: &Ctx,
+    examples: &[Example],
+    probs: &[Vec<Vec<f32>>],
+) -> (BTreeMap<String, Metrics>, f64) {
+    let mut out = BTreeMap::new();
+    let (mut nll, mut count) = (0f64, 0usize);
+    for (t, task) in ctx.cfg.valid.tasks.iter().enumerate() {
+        let mut gold = Vec::new();
+        let mut pred = Vec::new();
+        for (e, p) in examples.iter().zip(&probs[t]) {
+            if let Some(g) = e.labels[t] {
+                gold.push(g);
+                let best = p
+                    .iter()
+                    .enumerate()
+                    .fold(
+                        (0, f32::NEG_INFINITY),
+                        |b, (i, &x)| if x > b.1 { (i, x) } else { b },
+                    )
+                    .0;
+                pred.push(best as u32);
+                nll -= f64::from(p[g as usize].max(1e-12)).ln();
+                count += 1;
+            }
+        }
+        out.insert(
+            task.name.clone(),
+            Metrics::compute(&task.labels, &gold, &pred),
+        );
+    }
+    (out, nll / count.max(1) as f64)
+}
+
+fn metric_value(metric: &str, metrics: &BTreeMap<String, Metrics>, dev_loss: f64) -> f64 {
+    if metric == "loss" {
+        return dev_loss;
+    }
+    let (task, name) = metric.split_once('.').unwrap_or((metric, "macro_f1"));
+    if name == "loss" {
+        return dev_loss;
+    }
+    metrics.get(task).and_then(|m| m.get(name)).unwrap_or(0.0)
+}
+
+fn metrics_json(metrics: &BTreeMap<String, Metrics>) -> serde_json::Value {
+    let map: serde_json::Map<String, serde_json::Value> = metrics
+        .iter()
+        .map(|(k, m)| (k.clone(), json!({"accuracy": m.accuracy, "macro_f1": m.macro_f1, "weighted_f1": m.weighted_f1})))
+        .collect();
+    serde_json::Value::Object(map)
+}
+
+fn save_checkpoint(
+    ctx: &Ctx,
+    dir: &std::path::Path,
+    step: usize,
+    dev: &BTreeMap<String, Metrics>,
+    seconds: f64,
+) -> Result<String> {
+    let v = &ctx.cfg.valid;
+    let metrics = dev
+        .iter()
+        .map(|(k, m)| {
+            let vals: BTreeMap<String, f64> = [
+                ("accuracy", m.accuracy),
+                ("macro_f1", m.macro_f1),
+                ("weighted_f1", m.weighted_f1),
+            ]
+            .into_iter()
+            .map(|(a, b)| (format!("dev.{a}"), b))
+            .collect();
+            (k.clone(), vals)
+        })
+        .collect();
+    let manifest = Manifest {
+        format_version: FORMAT_VERSION,
+        crate_version: env!("CARGO_PKG_VERSION").to_string(),
+        model_kind: v.raw.model.kind.clone(),
+        seed: v.raw.run.seed,
+        threads: ctx.threads,
+        device: ctx.device_name.clone(),
+        step,
+        data: ctx.data_files.clone(),
+        config_sha256: String::new(),
+        weights_sha256: String::new(),
+        metrics,
+        train_seconds: seconds,
+    };
+    checkpoint::save(
+        dir,
+        ctx.model.as_ref(),
+        &ctx.pipeline_file,
+        &ctx.cfg.resolved_toml,
+        manifest,
+    )
+}
