@@ -7,6 +7,7 @@
 use crate::config::{parse_config, ValidConfig};
 use crate::error::{Error, Result};
 use crate::model::{self, Classifier};
+
 use crate::text::TextPipeline;
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
@@ -121,7 +122,7 @@ pub fn load_tensors(path: &Path, device: &Device) -> Result<HashMap<String, Tens
 /// is complete. Returns the weights' sha256.
 pub fn save(
     dir: &Path,
-    model: &dyn Classifier,
+    weights: Vec<(String, Tensor)>,
     pipeline: &PipelineFile,
     config_toml: &str,
     mut manifest: Manifest,
@@ -133,14 +134,35 @@ pub fn save(
         .tempdir_in(parent)
         .map_err(|e| Error::io(parent, e))?;
     let s = staging.path();
-    let weights_sha = save_tensors(&s.join(WEIGHTS), model.named_weights()?)?;
+    let weights_sha = save_tensors(&s.join(WEIGHTS), weights)?;
     manifest.weights_sha256 = weights_sha.clone();
     manifest.config_sha256 = sha256_hex(config_toml.as_bytes());
     let write = |name: &str, bytes: &[u8]| crate::io::write_atomic(&s.join(name), bytes);
     write(CONFIG, config_toml.as_bytes())?;
     write(PIPELINE, &json(pipeline)?)?;
     write(MANIFEST, &json(&manifest)?)?;
-    let staged = staging.keep();
+    install(staging.keep(), dir)?;
+    Ok(weights_sha)
+}
+
+/// Copy a checkpoint folder (e.g. `model-last` to `model-best` when there is nothing to select
+/// on), through a staging folder like `save`.
+pub fn copy(src: &Path, dir: &Path) -> Result<()> {
+    let parent = dir.parent().unwrap_or(Path::new("."));
+    let staging = tempfile::Builder::new()
+        .prefix(".stancekit-ckpt-")
+        .tempdir_in(parent)
+        .map_err(|e| Error::io(parent, e))?;
+    for name in [WEIGHTS, CONFIG, PIPELINE, MANIFEST] {
+        std::fs::copy(src.join(name), staging.path().join(name))
+            .map_err(|e| Error::io(src.join(name), e))?;
+    }
+    install(staging.keep(), dir)
+}
+
+/// Move a complete staged folder to `dir`, replacing what was there only at the last moment.
+fn install(staged: PathBuf, dir: &Path) -> Result<()> {
+    let parent = dir.parent().unwrap_or(Path::new("."));
     if dir.exists() {
         let old = parent.join(format!(
             ".stancekit-old-{}",
@@ -153,7 +175,7 @@ pub fn save(
     } else {
         std::fs::rename(&staged, dir).map_err(|e| Error::io(dir, e))?;
     }
-    Ok(weights_sha)
+    Ok(())
 }
 
 fn json<T: Serialize>(v: &T) -> Result<Vec<u8>> {
@@ -166,6 +188,11 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
         path: path.to_path_buf(),
         message: format!("malformed: {e}"),
     })
+}
+
+/// Read a checkpoint's manifest without loading its weights.
+pub fn read_manifest(dir: &Path) -> Result<Manifest> {
+    read_json(&dir.join(MANIFEST))
 }
 
 /// Load and verify a checkpoint folder (`model-best/`, `model-last/`).

@@ -111,21 +111,26 @@ impl Classifier for Bow {
         let mut ids: Vec<u32> = feats.iter().flat_map(|f| f.bag.iter().copied()).collect();
         ids.sort_unstable();
         ids.dedup();
-        let u = ids.len();
-        // Each text's row of the averaging matrix: count of each unique id / text length.
-        let mut weights = vec![0f32; feats.len() * u];
+        let n: usize = feats.iter().map(|f| f.bag.len()).sum();
+        let (mut local, mut segment, mut scale) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
         for (b, f) in feats.iter().enumerate() {
             let inv = 1.0 / f.bag.len() as f32;
             for id in &f.bag {
-                if let Ok(j) = ids.binary_search(id) {
-                    weights[b * u + j] += inv;
-                }
+                local.push(ids.binary_search(id).unwrap_or(0) as u32);
+                segment.push(b as u32);
+                scale.push(inv);
             }
         }
         let rows = self.table.gather(&ids, &self.device)?;
         Ok(Batch {
             size: feats.len(),
-            bag_weights: Some(Tensor::from_vec(weights, (feats.len(), u), &self.device)?),
+            bag_local: Some(Tensor::from_vec(local, n, &self.device)?),
+            bag_segment: Some(Tensor::from_vec(segment, n, &self.device)?),
+            bag_scale: Some(Tensor::from_vec(scale, (n, 1), &self.device)?),
             bag_rows: Some(if train {
                 Var::from_tensor(&rows)?
             } else {
@@ -140,10 +145,22 @@ impl Classifier for Bow {
     }
 
     fn forward_t(&self, batch: &Batch, train: bool) -> Result<Vec<Tensor>> {
-        let (Some(w), Some(rows)) = (&batch.bag_weights, &batch.bag_rows) else {
+        let (Some(local), Some(segment), Some(scale), Some(rows)) = (
+            &batch.bag_local,
+            &batch.bag_segment,
+            &batch.bag_scale,
+            &batch.bag_rows,
+        ) else {
             return Err(candle_core::Error::Msg("bow needs a bag batch".into()));
         };
-        let mut x = w.matmul(rows.as_tensor())?;
+        // Embedding bag: mean over each text's entries, as gather + scaled scatter-add, so the
+        // cost is proportional to the batch's entries, not to batch x unique rows.
+        let entries = rows
+            .as_tensor()
+            .index_select(local, 0)?
+            .broadcast_mul(scale)?;
+        let zeros = Tensor::zeros((batch.size, self.table.dim), entries.dtype(), &self.device)?;
+        let mut x = zeros.index_add(segment, &entries, 0)?;
         let seed = if train { batch.dropout_seed } else { None };
         if let Some(h) = &self.hidden {
             x = h.forward(&x)?.relu()?;

@@ -63,7 +63,9 @@ impl Classifier for Cnn {
         let (ids, mask, lengths) = pad_ids(feats, self.max_kernel(), &self.device)?;
         Ok(Batch {
             size: feats.len(),
-            bag_weights: None,
+            bag_local: None,
+            bag_segment: None,
+            bag_scale: None,
             bag_ids: Vec::new(),
             bag_rows: None,
             ids: Some(ids),

@@ -22,8 +22,11 @@ use candle_nn::{Linear, Module, VarBuilder, VarMap};
 /// A batch of examples as model input.
 pub struct Batch {
     pub size: usize,
-    /// `bow`: `[B, U]` averaging weights over the batch's `U` unique bag rows.
-    pub bag_weights: Option<Tensor>,
+    /// `bow`: for each of the batch's `N` bag entries, its index into `bag_rows` (`[N]`), the
+    /// batch row it belongs to (`[N]`), and its averaging weight 1/len (`[N, 1]`).
+    pub bag_local: Option<Tensor>,
+    pub bag_segment: Option<Tensor>,
+    pub bag_scale: Option<Tensor>,
     /// `bow`: the unique bag-row ids, ascending; `bag_rows` holds their embeddings.
     pub bag_ids: Vec<u32>,
     pub bag_rows: Option<Var>,

@@ -117,7 +117,9 @@ impl Classifier for Transformer {
         let (ids, mask, lengths) = pad_ids(feats, 1, &self.device)?;
         Ok(Batch {
             size: feats.len(),
-            bag_weights: None,
+            bag_local: None,
+            bag_segment: None,
+            bag_scale: None,
             bag_ids: Vec::new(),
             bag_rows: None,
             ids: Some(ids),

@@ -140,15 +140,18 @@ impl TextPipeline {
 
 /// Normalise and split into word tokens (Unicode word boundaries, UAX #29).
 pub fn tokenize(config: &TextConfig, text: &str) -> Vec<String> {
-    let normalised: String = if config.normalize == "nfkc" {
+    // NFKC leaves ASCII unchanged, and ASCII lower-casing is the Unicode one restricted to
+    // ASCII, so the common case skips both passes with identical results.
+    let ascii = text.is_ascii();
+    let normalised: String = if config.normalize == "nfkc" && !ascii {
         text.nfkc().collect()
     } else {
         text.to_string()
     };
-    let cased = if config.lowercase {
-        normalised.to_lowercase()
-    } else {
-        normalised
+    let cased = match (config.lowercase, ascii) {
+        (true, true) => normalised.to_ascii_lowercase(),
+        (true, false) => normalised.to_lowercase(),
+        (false, _) => normalised,
     };
     cased.unicode_words().map(str::to_string).collect()
 }

@@ -100,31 +100,46 @@ impl Optimizer {
         scale: f64,
     ) {
         let dim = table.dim;
-        if table.m.is_empty() {
+        let plain_sgd = self.kind == OptimizerKind::Sgd && self.momentum == 0.0;
+        if table.m.is_empty() && !plain_sgd {
             table.m = vec![0.0; table.data.len()];
             if self.kind == OptimizerKind::AdamW {
                 table.v = vec![0.0; table.data.len()];
             }
         }
         let t = self.step.max(1) as i32;
-        let (bc1, bc2) = (1.0 - BETA1.powi(t), 1.0 - BETA2.powi(t));
-        let (b1, b2) = (BETA1 as f32, BETA2 as f32);
+        // Bias corrections folded into two constants, so the inner loop is plain f32 arithmetic
+        // over contiguous rows, which the compiler vectorises.
+        let step_size = (lr / (1.0 - BETA1.powi(t))) as f32;
+        let inv_bc2_sqrt = (1.0 / (1.0 - BETA2.powi(t)).sqrt()) as f32;
+        let (b1, b2, eps, scale) = (BETA1 as f32, BETA2 as f32, EPS as f32, scale as f32);
+        let (mu, lr) = (self.momentum as f32, lr as f32);
         for (r, &id) in ids.iter().enumerate() {
-            let base = id as usize * dim;
-            for j in 0..dim {
-                let g = grad[r * dim + j] * scale as f32;
-                let k = base + j;
-                match self.kind {
-                    OptimizerKind::AdamW => {
-                        table.m[k] = b1 * table.m[k] + (1.0 - b1) * g;
-                        table.v[k] = b2 * table.v[k] + (1.0 - b2) * g * g;
-                        let mhat = f64::from(table.m[k]) / bc1;
-                        let vhat = f64::from(table.v[k]) / bc2;
-                        table.data[k] -= (lr * mhat / (vhat.sqrt() + EPS)) as f32;
+            let rows = id as usize * dim..(id as usize + 1) * dim;
+            let g = &grad[r * dim..(r + 1) * dim];
+            let theta = &mut table.data[rows.clone()];
+            if plain_sgd {
+                // fastText's update: no per-row state to read or write.
+                for j in 0..dim {
+                    theta[j] -= lr * g[j] * scale;
+                }
+                continue;
+            }
+            let m = &mut table.m[rows.clone()];
+            match self.kind {
+                OptimizerKind::AdamW => {
+                    let v = &mut table.v[rows];
+                    for j in 0..dim {
+                        let gj = g[j] * scale;
+                        m[j] = b1 * m[j] + (1.0 - b1) * gj;
+                        v[j] = b2 * v[j] + (1.0 - b2) * gj * gj;
+                        theta[j] -= step_size * m[j] / (v[j].sqrt() * inv_bc2_sqrt + eps);
                     }
-                    OptimizerKind::Sgd => {
-                        table.m[k] = self.momentum as f32 * table.m[k] + g;
-                        table.data[k] -= lr as f32 * table.m[k];
+                }
+                OptimizerKind::Sgd => {
+                    for j in 0..dim {
+                        m[j] = mu * m[j] + g[j] * scale;
+                        theta[j] -= lr * m[j];
                     }
                 }
             }

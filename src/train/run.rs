@@ -55,6 +55,55 @@ impl Log {
     }
 }
 
+/// The best weights so far, held in memory: writing a large `bow` table at every improvement
+/// would cost more than the training. It goes to disk at the end, on interruption, and before
+/// a diverging run reports its error.
+struct Best {
+    weights: Vec<(String, Tensor)>,
+    step: usize,
+    metrics: BTreeMap<String, Metrics>,
+    seconds: f64,
+}
+
+fn snapshot(
+    ctx: &Ctx,
+    step: usize,
+    metrics: &BTreeMap<String, Metrics>,
+    seconds: f64,
+) -> Result<Best> {
+    let weights = ctx
+        .model
+        .named_weights()?
+        .into_iter()
+        .map(|(k, t)| Ok((k, t.copy()?)))
+        .collect::<Result<_>>()?;
+    Ok(Best {
+        weights,
+        step,
+        metrics: metrics.clone(),
+        seconds,
+    })
+}
+
+/// Write the held best weights to `model-best/`; returns their sha256 if anything was written.
+fn flush_best(
+    ctx: &Ctx,
+    run_dir: &std::path::Path,
+    best: &mut Option<Best>,
+) -> Result<Option<String>> {
+    match best.take() {
+        Some(b) => Ok(Some(save_checkpoint(
+            ctx,
+            &run_dir.join("model-best"),
+            b.weights,
+            b.step,
+            &b.metrics,
+            b.seconds,
+        )?)),
+        None => Ok(None),
+    }
+}
+
 pub fn run(mut ctx: Ctx, mut st: LoopState, opts: &TrainOptions) -> Result<TrainSummary> {
     let v = ctx.cfg.valid.clone();
     let t = &v.raw.train;
@@ -83,6 +132,8 @@ pub fn run(mut ctx: Ctx, mut st: LoopState, opts: &TrainOptions) -> Result<Train
     let started = Instant::now();
     let mut stop_early = false;
     let mut steps_here = 0usize;
+    let mut best: Option<Best> = None;
+    let mut best_at = usize::MAX;
 
     while st.step < total && !stop_early {
         let order = epoch_order(seed, st.epoch, n);
@@ -91,7 +142,13 @@ pub fn run(mut ctx: Ctx, mut st: LoopState, opts: &TrainOptions) -> Result<Train
         while st.pos < steps_per_epoch && st.step < total {
             let idx = &order[st.pos * bs..((st.pos + 1) * bs).min(n)];
             let lr = learning_rate(v.schedule, t.lr, st.step, t.warmup_steps, total);
-            let loss = train_step(&mut ctx, idx, seed, st.step, lr)?;
+            let loss = match train_step(&mut ctx, idx, seed, st.step, lr) {
+                Ok(l) => l,
+                Err(e) => {
+                    flush_best(&ctx, &run_dir, &mut best)?;
+                    return Err(e);
+                }
+            };
             st.step += 1;
             st.pos += 1;
             st.examples_seen += idx.len();
@@ -141,13 +198,13 @@ pub fn run(mut ctx: Ctx, mut st: LoopState, opts: &TrainOptions) -> Result<Train
                     }));
                     if improved {
                         st.best_dev = metrics;
-                        save_checkpoint(
-                            &ctx,
-                            &run_dir.join("model-best"),
-                            st.step,
-                            &st.best_dev,
-                            seconds,
-                        )?;
+                        // At the final step the best is the last model, written below anyway.
+                        best = if st.step == total {
+                            None
+                        } else {
+                            Some(snapshot(&ctx, st.step, &st.best_dev, seconds)?)
+                        };
+                        best_at = st.step;
                     }
                     stop_early = early.should_stop();
                 } else {
@@ -166,6 +223,7 @@ pub fn run(mut ctx: Ctx, mut st: LoopState, opts: &TrainOptions) -> Result<Train
                     .is_some_and(|s| steps_here >= s && st.step < total);
             if interrupted {
                 progress.finish();
+                flush_best(&ctx, &run_dir, &mut best)?;
                 st.early = Some(early.clone());
                 st.optimizer_step = ctx.optimizer.step;
                 st.seconds += started.elapsed().as_secs_f64();
@@ -180,21 +238,30 @@ pub fn run(mut ctx: Ctx, mut st: LoopState, opts: &TrainOptions) -> Result<Train
     }
     progress.finish();
     let seconds = st.seconds + started.elapsed().as_secs_f64();
-    let last_sha = save_checkpoint(
-        &ctx,
-        &run_dir.join("model-last"),
-        st.step,
-        &st.best_dev,
-        seconds,
-    )?;
-    // Without dev data there is nothing to select on: the last model is the best one.
+    let last_dir = run_dir.join("model-last");
+    let weights = ctx.model.named_weights()?;
+    let last_sha = save_checkpoint(&ctx, &last_dir, weights, st.step, &st.best_dev, seconds)?;
     let best_dir = run_dir.join("model-best");
-    let weights_sha256 = if ctx.dev.is_none() {
-        save_checkpoint(&ctx, &best_dir, st.step, &BTreeMap::new(), seconds)?
+    // When the best evaluation was the last step, model-best is model-last: copy the files
+    // rather than serialise (and hash) a large table twice.
+    let best_is_last = best_at == st.step;
+    let flushed = if best_is_last {
+        checkpoint::copy(&last_dir, &best_dir)?;
+        Some(last_sha.clone())
     } else {
-        checkpoint::load(&best_dir, ctx.model.device())
-            .map(|m| m.manifest.weights_sha256)
-            .unwrap_or(last_sha)
+        flush_best(&ctx, &run_dir, &mut best)?
+    };
+    let weights_sha256 = match (ctx.dev.is_none(), flushed) {
+        // Without dev data there is nothing to select on: the last model is the best one.
+        (true, _) => {
+            checkpoint::copy(&last_dir, &best_dir)?;
+            last_sha
+        }
+        (false, Some(sha)) => sha,
+        // A resumed run that did not improve keeps the best written before the interruption.
+        (false, None) => checkpoint::read_manifest(&best_dir)
+            .map(|m| m.weights_sha256)
+            .unwrap_or(last_sha),
     };
     let test = match &ctx.test {
         Some((ex, feats)) => {
@@ -262,7 +329,12 @@ fn train_step(
         });
     }
     let grads = loss.backward()?;
-    let mut sq = ctx.optimizer.grad_sq_norm(&grads)?;
+    let clip = v.raw.train.grad_clip;
+    let mut sq = if clip > 0.0 {
+        ctx.optimizer.grad_sq_norm(&grads)?
+    } else {
+        0.0
+    };
     let sparse_grad: Option<Vec<f32>> = match batch
         .bag_rows
         .as_ref()
@@ -271,10 +343,9 @@ fn train_step(
         Some(g) => Some(g.flatten_all()?.to_vec1()?),
         None => None,
     };
-    if let Some(g) = &sparse_grad {
+    if let (Some(g), true) = (&sparse_grad, clip > 0.0) {
         sq += g.iter().map(|x| f64::from(*x) * f64::from(*x)).sum::<f64>();
     }
-    let clip = v.raw.train.grad_clip;
     let norm = sq.sqrt();
     let scale = if clip > 0.0 && norm > clip {
         clip / norm
@@ -355,6 +426,7 @@ fn metrics_json(metrics: &BTreeMap<String, Metrics>) -> serde_json::Value {
 fn save_checkpoint(
     ctx: &Ctx,
     dir: &std::path::Path,
+    weights: Vec<(String, Tensor)>,
     step: usize,
     dev: &BTreeMap<String, Metrics>,
     seconds: f64,
@@ -390,7 +462,7 @@ fn save_checkpoint(
     };
     checkpoint::save(
         dir,
-        ctx.model.as_ref(),
+        weights,
         &ctx.pipeline_file,
         &ctx.cfg.resolved_toml,
         manifest,

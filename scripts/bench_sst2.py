@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Benchmark (not a test): stancekit `bow` against fastText on SST-2, same settings.
+
+Both train 5 epochs with word bigrams, dim 10 and 2M hash buckets on 2 threads on
+../shared/datasets/sst2/train.tsv and are scored on dev.tsv. Prints wall time, examples/s and
+dev accuracy side by side with their ratios, and writes the same as JSON.
+
+    python3 scripts/bench_sst2.py [--threads 2] [--epochs 5] [--batch-size 256] [--json out.json]
+
+Needs a release build (cargo build --release) and, for the fastText row, `pip install
+fasttext-wheel`; without it that row is skipped with a message.
+"""
+import argparse, json, os, subprocess, sys, tempfile, time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SST = (ROOT / ".." / "shared" / "datasets" / "sst2").resolve()
+
+
+def read_tsv(path):
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        next(f)
+        for line in f:
+            label, text = line.rstrip("\n").split("\t", 1)
+            rows.append((label, text))
+    return rows
+
+
+def stancekit(tmp, args):
+    dev = tmp / "dev.tsv"
+    with open(SST / "dev.tsv", encoding="utf-8") as src, open(dev, "w", encoding="utf-8") as dst:
+        dst.write("label\tsentence\n")  # dev.tsv names its text column `content`
+        next(src)
+        dst.writelines(src)
+    cfg = tmp / "sst2.toml"
+    cfg.write_text(f"""
+[run]
+name = "sst2-bench"
+seed = 1
+output_dir = "{tmp}"
+[data]
+train = "{SST / 'train.tsv'}"
+dev = "{dev}"
+format = "tsv"
+quoting = false
+text_column = "sentence"
+[[tasks]]
+name = "sentiment"
+column = "label"
+labels = ["0", "1"]
+[text]
+word_ngrams = 2
+buckets = 2000000
+[model]
+kind = "bow"
+dim = 10
+[train]
+epochs = {args.epochs}
+batch_size = {args.batch_size}
+optimizer = "{args.optimizer}"
+momentum = 0.0
+schedule = "linear"
+lr = {args.lr}
+threads = {args.threads}
+""")
+    exe = ROOT / "target" / "release" / "stancekit"
+    t0 = time.perf_counter()
+    out = subprocess.run([str(exe), "train", "-q", "--json", "--config", str(cfg)], check=True, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    s = json.loads(out.stdout)
+    return {
+        "tool": f"stancekit bow ({args.optimizer}, lr {args.lr}, batch {args.batch_size})",
+        "train_seconds": s["train_seconds"],
+        "wall_seconds": wall,
+        "examples_per_second": s["examples_per_second"],
+        "dev_accuracy": s["dev"]["sentiment"]["accuracy"],
+    }
+
+
+def fasttext_row(tmp, args):
+    try:
+        import fasttext
+    except ImportError:
+        print("fastText row skipped: `pip install fasttext-wheel` to include it", file=sys.stderr)
+        return None
+    train = read_tsv(SST / "train.tsv")
+    dev = read_tsv(SST / "dev.tsv")
+    ft_train = tmp / "train.ft"
+    ft_train.write_text("".join(f"__label__{l} {t}\n" for l, t in train), encoding="utf-8")
+    t0 = time.perf_counter()
+    model = fasttext.train_supervised(input=str(ft_train), epoch=args.epochs, wordNgrams=2, dim=10,
+                                      bucket=2000000, thread=args.threads, verbose=0)
+    seconds = time.perf_counter() - t0
+    ft_dev = tmp / "dev.ft"
+    ft_dev.write_text("".join(f"__label__{l} {t}\n" for l, t in dev), encoding="utf-8")
+    # test() gives precision@1, which is accuracy for single-label data (and avoids
+    # fastText's predict(), which breaks under numpy 2).
+    n, precision_at_1, _ = model.test(str(ft_dev))
+    return {
+        "tool": "fastText (sgd, lr 0.1, per-example)",
+        "train_seconds": seconds,
+        "wall_seconds": seconds,
+        "examples_per_second": len(train) * args.epochs / seconds,
+        "dev_accuracy": precision_at_1,
+    }
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--lr", type=float, default=4.0)
+    p.add_argument("--optimizer", default="sgd", choices=["sgd", "adamw"])
+    p.add_argument("--json", type=Path)
+    args = p.parse_args()
+    if not SST.is_dir():
+        print(f"SKIPPED: {SST} is absent", file=sys.stderr)
+        return 0
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        rows = [stancekit(tmp, args)]
+        ft = fasttext_row(tmp, args)
+        if ft:
+            rows.append(ft)
+    print(f"SST-2, {args.epochs} epochs, bigrams, dim 10, 2M buckets, {args.threads} threads, {os.cpu_count()} cores")
+    print(f"{'tool':<44} {'train s':>8} {'wall s':>8} {'ex/s':>10} {'dev acc':>8}")
+    for r in rows:
+        print(f"{r['tool']:<44} {r['train_seconds']:>8.2f} {r['wall_seconds']:>8.2f} {r['examples_per_second']:>10.0f} {r['dev_accuracy']:>8.4f}")
+    if ft:
+        a, b = rows
+        print(f"ratio stancekit/fastText: train time {a['train_seconds'] / b['train_seconds']:.2f}x, "
+              f"wall {a['wall_seconds'] / b['wall_seconds']:.2f}x, dev accuracy {a['dev_accuracy'] / b['dev_accuracy']:.3f}x")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
