@@ -136,6 +136,9 @@ impl Config {
             key: key.to_string(),
             message,
         };
+        // Absolute, so a resolved config saved elsewhere (a checkpoint, a resume folder) still
+        // points at the same files.
+        let base = std::path::absolute(base).unwrap_or_else(|_| base.to_path_buf());
         let resolve = |p: &Path| {
             clean_path(&if p.is_absolute() {
                 p.to_path_buf()
