@@ -7,7 +7,7 @@
 use super::{apply_heads, dropout, pad_ids, task_heads, Batch, Classifier};
 use crate::config::ModelConfig;
 use crate::text::Features;
-use candle_core::{Device, Result, Tensor, D};
+use candle_core::{Device, Result, Tensor};
 use candle_nn::{Conv1d, Embedding, Linear, Module, VarBuilder, VarMap};
 
 pub struct Cnn {
@@ -58,6 +58,26 @@ impl Cnn {
     }
 }
 
+/// A 1-D convolution as unfold + one matmul. For `x` of shape `[B, T, dim]`,
+/// `unfolded[b*P + p, c*k + i] = x[b, p + i, c]` is multiplied by the kernel reshaped to
+/// `[dim*k, filters]`, giving `[B, P, filters]`.
+///
+/// Training through candle-nn's `Conv1d` (0.11, CPU) did not reduce the training loss on the
+/// embedded corpus (1.95 -> 2.09 over 800 steps) while this formulation of the same model
+/// trains normally (1.63 -> 0.01): its ops (narrow, stack, matmul) have simple, exact gradients.
+fn conv_unfolded(conv: &Conv1d, x: &Tensor, k: usize, positions: usize) -> Result<Tensor> {
+    let (b, _, dim) = x.dims3()?;
+    let slices = (0..k).map(|i| x.narrow(1, i, positions)).collect::<Result<Vec<_>>>()?;
+    let unfolded = Tensor::stack(&slices, 3)?.reshape((b * positions, dim * k))?;
+    let w = conv.weight();
+    let filters = w.dim(0)?;
+    let y = unfolded.matmul(&w.reshape((filters, dim * k))?.t()?)?.reshape((b, positions, filters))?;
+    match conv.bias() {
+        Some(bias) => y.broadcast_add(bias),
+        None => Ok(y),
+    }
+}
+
 impl Classifier for Cnn {
     fn batch(&self, feats: &[&Features], _train: bool) -> Result<Batch> {
         let (ids, mask, lengths) = pad_ids(feats, self.max_kernel(), &self.device)?;
@@ -80,13 +100,12 @@ impl Classifier for Cnn {
             return Err(candle_core::Error::Msg("cnn needs a sequence batch".into()));
         };
         let (b, t) = ids.dims2()?;
-        // [B, T, dim] -> [B, dim, T] for conv1d.
-        let x = self.embed.forward(ids)?.transpose(1, 2)?.contiguous()?;
+        let x = self.embed.forward(ids)?; // [B, T, dim]
         let kmax = self.max_kernel();
         let mut pooled = Vec::with_capacity(self.convs.len());
         for (k, conv) in &self.convs {
-            let y = conv.forward(&x)?.relu()?; // [B, filters, T - k + 1]
             let positions = t + 1 - k;
+            let y = conv_unfolded(conv, &x, *k, positions)?.relu()?; // [B, positions, filters]
             // A window is valid while it starts within max(len, kmax) - k + 1 positions.
             let mut valid = vec![0f32; b * positions];
             for (i, &len) in batch.lengths.iter().enumerate() {
@@ -96,8 +115,8 @@ impl Classifier for Cnn {
                 }
             }
             let penalty =
-                Tensor::from_vec(valid, (b, 1, positions), &self.device)?.affine(1e9, -1e9)?; // 0 where valid, -1e9 where not
-            pooled.push(y.broadcast_add(&penalty)?.max(D::Minus1)?);
+                Tensor::from_vec(valid, (b, positions, 1), &self.device)?.affine(1e9, -1e9)?; // 0 where valid, -1e9 where not
+            pooled.push(y.broadcast_add(&penalty)?.max(1)?);
         }
         let x = Tensor::cat(&pooled, 1)?;
         let seed = if train { batch.dropout_seed } else { None };
