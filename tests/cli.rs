@@ -138,3 +138,54 @@ fn config_init_writes_a_config_that_show_accepts() {
     assert_eq!(v["train"]["epochs"], 3);
     assert_eq!(v["model"]["kind"], "bow");
 }
+
+/// Candle's thread pool is per process, so thread counts are compared across processes.
+#[test]
+fn thread_count_does_not_change_the_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rows = String::from("article,text,stance\n");
+    for i in 0..24 {
+        let (verb, label) = if i % 2 == 0 {
+            ("condemned", "condemnation")
+        } else {
+            ("agreed to", "cooperation")
+        };
+        rows.push_str(&format!(
+            "a{i},Country {i} {verb} the plan number {i} in the capital,{label}\n"
+        ));
+    }
+    fs::write(dir.path().join("data.csv"), rows).unwrap();
+    fs::write(
+        dir.path().join("run.toml"),
+        "[run]\noutput_dir = \"runs\"\n[data]\ntrain = \"data.csv\"\ndev = \"data.csv\"\n[[tasks]]\nname = \"stance\"\nlabels = [\"condemnation\", \"cooperation\"]\n[text]\nbuckets = 1000\n[model]\ndim = 32\nfilters = 16\nff_dim = 64\ndropout = 0.1\n[train]\nepochs = 2\nbatch_size = 8\n",
+    )
+    .unwrap();
+    for kind in ["bow", "cnn", "transformer"] {
+        let sha = |threads: &str| {
+            let o = stancekit(
+                &[
+                    "train",
+                    "--json",
+                    "--config",
+                    "run.toml",
+                    "--set",
+                    &format!("model.kind=\"{kind}\""),
+                    "--set",
+                    &format!("train.threads={threads}"),
+                    "--set",
+                    &format!("run.name=\"{kind}{threads}\""),
+                ],
+                dir.path(),
+            );
+            assert!(o.status.success(), "{}", text(&o));
+            let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+            assert_eq!(v["threads"].as_u64().unwrap().to_string(), threads);
+            v["weights_sha256"].as_str().unwrap().to_string()
+        };
+        assert_eq!(
+            sha("1"),
+            sha("2"),
+            "{kind}: 1 and 2 threads give different weights"
+        );
+    }
+}
