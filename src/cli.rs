@@ -102,6 +102,27 @@ Examples:
         #[arg(long)]
         json: bool,
     },
+    /// Convert a public corpus into stancekit's canonical CSV.
+    #[command(after_help = "Examples:
+  stancekit data import plv --from ../shared/datasets/plv/train.tsv --out data/plv.csv
+  stancekit data import sst2 --from ../shared/datasets/sst2/dev.tsv --out data/sst2-dev.csv
+  stancekit data import newsmtsc --from ../shared/datasets/newsmtsc/train.jsonl --out data/newsmtsc.csv")]
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Corpus: plv, kil-quadclass, kil-relevance, newsmtsc or sst2 (label maps: datasets/CATALOG.md).
+    pub corpus: String,
+    /// The corpus file as distributed.
+    #[arg(long, value_name = "PATH")]
+    pub from: PathBuf,
+    /// The canonical CSV to write (id, group, text, one column per task).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Print the import summary as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -36,23 +36,56 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
-        Command::Data { command } => match command {
-            DataCommand::Check { source, json } => {
-                let cfg = load_config(&source.config, &source.overrides)?;
-                let corpus = stancekit::data::load_corpus(&cfg.valid)?;
-                let report = stancekit::check::check_corpus(&cfg.valid, &corpus);
-                if json {
-                    println!("{}", serde_json::to_string_pretty(&report)?);
-                } else {
-                    print!("{}", stancekit::check::render(&report));
+        Command::Data { command } => {
+            match command {
+                DataCommand::Check { source, json } => {
+                    let cfg = load_config(&source.config, &source.overrides)?;
+                    let corpus = stancekit::data::load_corpus(&cfg.valid)?;
+                    let report = stancekit::check::check_corpus(&cfg.valid, &corpus);
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&report)?);
+                    } else {
+                        print!("{}", stancekit::check::render(&report));
+                    }
+                    Ok(if report.passed() {
+                        Outcome::Ok
+                    } else {
+                        Outcome::CheckFailed
+                    })
                 }
-                Ok(if report.passed() {
-                    Outcome::Ok
-                } else {
-                    Outcome::CheckFailed
-                })
+                DataCommand::Import(args) => {
+                    use stancekit::data::import::{import, write_csv};
+                    let (imported, report) = import(&args.corpus, &args.from)?;
+                    write_csv(&imported, &args.from, &args.out)?;
+                    if args.json {
+                        println!("{}", serde_json::to_string_pretty(&report)?);
+                    } else {
+                        println!(
+                            "{}: {} rows in, {} rows written to {}",
+                            report.corpus,
+                            report.rows_in,
+                            report.rows_out,
+                            args.out.display()
+                        );
+                        if report.duplicates_merged + report.conflicts_dropped > 0 {
+                            println!("  {} duplicate rows merged, {} rows dropped for conflicting labels", report.duplicates_merged, report.conflicts_dropped);
+                        }
+                        if report.skipped > 0 {
+                            println!(
+                                "  {} rows skipped: {}",
+                                report.skipped, report.skipped_reason
+                            );
+                        }
+                        for (task, counts) in &report.labels {
+                            let parts: Vec<String> =
+                                counts.iter().map(|(l, n)| format!("{l}={n}")).collect();
+                            println!("  {task}: {}", parts.join("  "));
+                        }
+                    }
+                    Ok(Outcome::Ok)
+                }
             }
-        },
+        }
         Command::Config { command } => match command {
             ConfigCommand::Init { out, force } => {
                 match out {

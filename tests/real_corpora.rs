@@ -65,3 +65,31 @@ fn sst2_reads_unquoted_and_reports_its_conflicts() {
     assert!(report.finding("conflicting_labels").is_some());
     assert!(!report.passed());
 }
+
+#[test]
+fn importers_convert_every_shared_corpus() {
+    let Some(root) = shared() else { return };
+    use stancekit::data::import::import;
+    let cases = [
+        ("plv", "plv/train.tsv", 1044, "plover"),
+        ("kil-quadclass", "keep-it-local/quadclass.tsv", 5979, "quad"),
+        (
+            "kil-relevance",
+            "keep-it-local/relevance.tsv",
+            11493,
+            "relevance",
+        ),
+        ("newsmtsc", "newsmtsc/train.jsonl", 7357, "sentiment"),
+        ("sst2", "sst2/dev.tsv", 872, "sentiment"),
+    ];
+    for (name, file, rows, task) in cases {
+        let (imported, report) = import(name, &root.join(file)).unwrap();
+        assert_eq!(imported.rows.len(), rows, "{name}");
+        assert_eq!(
+            report.rows_out + report.conflicts_dropped + report.duplicates_merged + report.skipped,
+            report.rows_in,
+            "{name}: rows unaccounted for"
+        );
+        assert!(imported.tasks.iter().any(|t| t == task));
+    }
+}

@@ -67,11 +67,15 @@ impl Cnn {
 /// trains normally (1.63 -> 0.01): its ops (narrow, stack, matmul) have simple, exact gradients.
 fn conv_unfolded(conv: &Conv1d, x: &Tensor, k: usize, positions: usize) -> Result<Tensor> {
     let (b, _, dim) = x.dims3()?;
-    let slices = (0..k).map(|i| x.narrow(1, i, positions)).collect::<Result<Vec<_>>>()?;
+    let slices = (0..k)
+        .map(|i| x.narrow(1, i, positions))
+        .collect::<Result<Vec<_>>>()?;
     let unfolded = Tensor::stack(&slices, 3)?.reshape((b * positions, dim * k))?;
     let w = conv.weight();
     let filters = w.dim(0)?;
-    let y = unfolded.matmul(&w.reshape((filters, dim * k))?.t()?)?.reshape((b, positions, filters))?;
+    let y = unfolded
+        .matmul(&w.reshape((filters, dim * k))?.t()?)?
+        .reshape((b, positions, filters))?;
     match conv.bias() {
         Some(bias) => y.broadcast_add(bias),
         None => Ok(y),
@@ -106,7 +110,7 @@ impl Classifier for Cnn {
         for (k, conv) in &self.convs {
             let positions = t + 1 - k;
             let y = conv_unfolded(conv, &x, *k, positions)?.relu()?; // [B, positions, filters]
-            // A window is valid while it starts within max(len, kmax) - k + 1 positions.
+                                                                     // A window is valid while it starts within max(len, kmax) - k + 1 positions.
             let mut valid = vec![0f32; b * positions];
             for (i, &len) in batch.lengths.iter().enumerate() {
                 let n = (len.max(kmax) + 1 - k).min(positions);

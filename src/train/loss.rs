@@ -40,20 +40,22 @@ pub fn cross_entropy(
     Ok(Some(loss))
 }
 
-/// Class weights "balanced": n / (K * count_k), 1.0 for classes absent from training.
+/// Class weights "balanced" (scikit-learn's definition), 1.0 for classes absent from training.
 pub fn balanced_weights(labels: &[Option<u32>], k: usize) -> Vec<f32> {
     let mut counts = vec![0usize; k];
     for l in labels.iter().flatten() {
         counts[*l as usize] += 1;
     }
     let n: usize = counts.iter().sum();
+    // As scikit-learn: n / (classes present * count), so absent classes don't dilute the rest.
+    let present = counts.iter().filter(|&&c| c > 0).count().max(1);
     counts
         .iter()
         .map(|&c| {
             if c == 0 {
                 1.0
             } else {
-                n as f32 / (k as f32 * c as f32)
+                n as f32 / (present as f32 * c as f32)
             }
         })
         .collect()
@@ -111,6 +113,6 @@ mod tests {
     #[test]
     fn balanced_weights_are_inverse_frequency() {
         let w = balanced_weights(&[Some(0), Some(0), Some(0), Some(1), None], 3);
-        assert_eq!(w, vec![4.0 / 6.0, 4.0 / 3.0, 1.0]);
+        assert_eq!(w, vec![4.0 / 6.0, 2.0, 1.0]);
     }
 }
