@@ -135,10 +135,10 @@ fn task_section(task: &TaskReport) -> String {
         for p in &task.most_confused {
             let _ = write!(
                 s,
-                "<li><b>{}</b> predicted as <b>{}</b>: {} rows<ul class=\"ex\">",
+                "<li><b>{}</b> predicted as <b>{}</b>: {}<ul class=\"ex\">",
                 esc(&p.gold),
                 esc(&p.predicted),
-                p.count
+                super::rows(p.count)
             );
             for e in &p.examples {
                 let _ = write!(s, "<li>{}</li>", esc(e));

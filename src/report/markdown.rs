@@ -134,10 +134,10 @@ pub fn render(r: &Report) -> String {
         for p in &t.most_confused {
             let _ = writeln!(
                 s,
-                "- **{}** predicted as **{}**: {} rows",
+                "- **{}** predicted as **{}**: {}",
                 cell(&p.gold),
                 cell(&p.predicted),
-                p.count
+                super::rows(p.count)
             );
             for e in &p.examples {
                 let _ = writeln!(s, "  - {}", cell(e));

@@ -167,6 +167,15 @@ pub struct Report {
     pub training_curve: Vec<CurvePoint>,
 }
 
+/// "1 row", "2 rows".
+pub(crate) fn rows(n: usize) -> String {
+    if n == 1 {
+        "1 row".to_string()
+    } else {
+        format!("{n} rows")
+    }
+}
+
 pub fn definitions() -> Vec<String> {
     [
         "ece: expected calibration error over 15 equal-width bins of top-label confidence, sum over bins of (bin rows / rows) * |bin accuracy - bin mean confidence|",

@@ -153,16 +153,17 @@ pub fn f1_bars(classes: &[ClassMetrics], intervals: &[Interval]) -> String {
     s
 }
 
-fn axes(
-    s: &mut String,
+/// A plot area inside a chart.
+#[derive(Clone, Copy)]
+struct Frame {
     left: f64,
     top: f64,
     w: f64,
     h: f64,
-    xlabel: &str,
-    ylabel: &str,
-    ymax: f64,
-) {
+}
+
+fn axes(s: &mut String, frame: &Frame, xlabel: &str, ylabel: &str, ymax: f64) {
+    let Frame { left, top, w, h } = *frame;
     let _ = write!(
         s,
         r##"<rect x="{left}" y="{top}" width="{w}" height="{h}" fill="none" stroke="#888888"/>"##
@@ -197,10 +198,16 @@ fn axes(
 /// Reliability diagram: accuracy per confidence bin against the diagonal of perfect calibration.
 pub fn reliability(bins: &[ReliabilityBin]) -> String {
     let (left, top, size) = (60.0, 10.0, 300.0);
-    let mut s = format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="400" height="360" viewBox="0 0 400 360" role="img"><title>Reliability diagram</title>"#
+    let mut s = String::from(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="400" height="360" viewBox="0 0 400 360" role="img"><title>Reliability diagram</title>"#,
     );
-    axes(&mut s, left, top, size, size, "confidence", "accuracy", 1.0);
+    let frame = Frame {
+        left,
+        top,
+        w: size,
+        h: size,
+    };
+    axes(&mut s, &frame, "confidence", "accuracy", 1.0);
     for b in bins.iter().filter(|b| b.count > 0) {
         let x = left + b.lower * size;
         let bw = (b.upper - b.lower) * size;
@@ -258,7 +265,7 @@ pub fn lines(points: &[CurvePoint], series: &[(String, Vec<Option<f64>>)], ylabe
         h + 60.0 + 18.0 * series.len() as f64,
         esc(ylabel)
     );
-    axes(&mut s, left, top, w, h, "step", ylabel, ymax);
+    axes(&mut s, &Frame { left, top, w, h }, "step", ylabel, ymax);
     for t in 0..=4 {
         let v = max_step * t as f64 / 4.0;
         text(
