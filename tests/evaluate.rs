@@ -307,3 +307,63 @@ fn same_seed_gives_the_same_report_numbers() {
     );
     assert_eq!(a["tasks"], b["tasks"]);
 }
+
+#[test]
+fn column_and_format_flags_override_the_checkpoint_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = train(dir.path(), "");
+    let m = run.join("model-best");
+    fs::write(
+        dir.path().join("eval.data"),
+        "{\"body\": \"Peru condemned the move\", \"gold\": \"condemnation\"}\n{\"body\": \"Fiji invited the envoy\", \"gold\": \"invitation\"}\n",
+    )
+    .unwrap();
+    let args = |extra: &[&'static str]| -> Vec<String> {
+        [
+            "evaluate",
+            "-m",
+            m.to_str().unwrap(),
+            "-d",
+            "eval.data",
+            "-o",
+            "rep",
+            "--bootstrap",
+            "20",
+        ]
+        .iter()
+        .chain(extra)
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let run_args = |a: Vec<String>| {
+        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+        stancekit(&refs, dir.path())
+    };
+    let o = run_args(args(&[
+        "--format",
+        "jsonl",
+        "--text-column",
+        "body",
+        "--label-column",
+        "stance=gold",
+    ]));
+    assert!(o.status.success(), "{}", text(&o));
+    let r = report(&dir.path().join("rep"));
+    assert_eq!(r["tasks"][0]["evaluated"], 2);
+    assert_eq!(r["data"]["text_column"], "body");
+    assert_eq!(r["data"]["label_columns"][0], "gold");
+    // Without the overrides the config's `text` column is missing: an input error naming it.
+    let o = run_args(args(&["--format", "jsonl"]));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("text"), "{}", text(&o));
+    let o = run_args(args(&[
+        "--format",
+        "jsonl",
+        "--text-column",
+        "body",
+        "--label-column",
+        "topic=gold",
+    ]));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("no task `topic`"), "{}", text(&o));
+}

@@ -146,6 +146,24 @@ mod tests {
     }
 
     #[test]
+    fn a_class_never_predicted_keeps_a_zero_f1_interval() {
+        // c is gold on 10 rows but never predicted: its F1 is 0 in every resample.
+        let gold: Vec<u32> = (0..30).map(|i| (i % 3) as u32).collect();
+        let pred: Vec<u32> = gold.iter().map(|&g| if g == 2 { 0 } else { g }).collect();
+        let ci = intervals(&labels(), &gold, &pred, 300, 2, 0.95);
+        assert_eq!((ci.class_f1[2].low, ci.class_f1[2].high), (0.0, 0.0));
+        assert!(ci.accuracy.high <= 1.0 && ci.accuracy.low >= 0.0);
+    }
+
+    #[test]
+    fn a_single_class_task_has_a_degenerate_interval() {
+        let one = vec!["only".to_string()];
+        let ci = intervals(&one, &[0, 0, 0, 0], &[0, 0, 0, 0], 100, 3, 0.95);
+        assert_eq!((ci.macro_f1.low, ci.macro_f1.high), (1.0, 1.0));
+        assert_eq!(ci.class_f1.len(), 1);
+    }
+
+    #[test]
     fn no_rows_collapse_to_the_point() {
         let ci = intervals(&labels(), &[], &[], 100, 1, 0.95);
         assert_eq!((ci.accuracy.low, ci.accuracy.high), (0.0, 0.0));

@@ -109,6 +109,14 @@ mod tests {
     }
 
     #[test]
+    fn a_single_label_task_is_certain_and_calibrated() {
+        let rows: [&[f32]; 2] = [&[1.0], &[1.0]];
+        let c = calibration(&rows, &[0, 0], &[0, 0]);
+        close(c.ece, 0.0);
+        close(c.brier, 0.0);
+    }
+
+    #[test]
     fn no_rows_gives_zeros_not_nan() {
         let c = calibration(&[], &[], &[]);
         assert_eq!((c.ece, c.brier), (0.0, 0.0));
