@@ -14,6 +14,8 @@ Exit codes:
 Examples:
   stancekit data check --config configs/diplomatic.toml
   stancekit train --config configs/diplomatic.toml
+  stancekit evaluate --model checkpoints/diplomatic/model-best --data test.csv --out reports/test
+  stancekit compare reports/baseline reports/test --fail-below stance.macro_f1=0.8
   stancekit config init --out my-run.toml";
 
 #[derive(Debug, Parser)]
@@ -39,6 +41,32 @@ pub enum Command {
   stancekit train --config configs/diplomatic.toml --set train.epochs=3 --set model.kind=cnn
   stancekit train --resume checkpoints/diplomatic        # continue after Ctrl-C")]
     Train(TrainArgs),
+    /// Evaluate a checkpoint on a labelled file: metrics with bootstrap CIs, calibration,
+    /// confusions; writes report.json, report.md, report.html and predictions.csv.
+    #[command(
+        after_help = "Columns, label maps and unknown/missing policies default to the checkpoint's config.
+Rows with missing or unknown gold labels are counted and excluded from that task's metrics.
+Exits 1 when a --fail-below bar is not met.
+
+Examples:
+  stancekit evaluate --model checkpoints/diplomatic/model-best --data test.csv --out reports/test
+  stancekit evaluate -m checkpoints/diplomatic/model-best -d news.jsonl -o reports/news \\
+      --text-column body --label-column stance=gold_stance --slice-by source
+  stancekit evaluate -m checkpoints/diplomatic/model-best -d test.csv -o reports/ci \\
+      --fail-below macro_f1=0.80 --fail-below stance.accuracy=0.85"
+    )]
+    Evaluate(EvaluateArgs),
+    /// Compare two reports: metric deltas per task, significant when the 95% CIs do not overlap.
+    #[command(
+        after_help = "REPORT_A and REPORT_B are report folders or their report.json files.
+--fail-below applies to REPORT_B; exits 1 when a bar is not met.
+
+Examples:
+  stancekit compare reports/baseline reports/candidate
+  stancekit compare reports/baseline/report.json reports/candidate --json
+  stancekit compare reports/baseline reports/candidate --fail-below stance.macro_f1=0.8"
+    )]
+    Compare(CompareArgs),
     /// Check a corpus before training: counts, duplicates, conflicts, leakage, unknown labels.
     Data {
         #[command(subcommand)]
@@ -150,4 +178,57 @@ pub enum ConfigCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// The checkpoint folder, e.g. checkpoints/<run>/model-best.
+    #[arg(long, short = 'm', value_name = "DIR")]
+    pub model: PathBuf,
+    /// The labelled file (csv, tsv, jsonl or parquet).
+    #[arg(long, short = 'd', value_name = "FILE")]
+    pub data: PathBuf,
+    /// The report folder to write (created).
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub out: PathBuf,
+    /// The text column (default: the checkpoint's data.text_column).
+    #[arg(long, value_name = "COLUMN")]
+    pub text_column: Option<String>,
+    /// A task's gold label column, e.g. stance=gold (repeatable; default: the config's).
+    #[arg(long = "label-column", value_name = "TASK=COLUMN")]
+    pub label_columns: Vec<String>,
+    /// File format: auto, csv, tsv, jsonl or parquet (default: the checkpoint's data.format).
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Bootstrap resamples for the 95% confidence intervals (0 = none).
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub bootstrap: usize,
+    /// Seed for the bootstrap resamples.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Also report metrics per value of this column.
+    #[arg(long, value_name = "COLUMN")]
+    pub slice_by: Option<String>,
+    /// Exit 1 when a metric is below a bar, e.g. macro_f1=0.80 or stance.macro_f1=0.8 (repeatable).
+    #[arg(long = "fail-below", value_name = "METRIC=VALUE")]
+    pub fail_below: Vec<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The baseline report (folder or report.json).
+    #[arg(value_name = "REPORT_A")]
+    pub a: PathBuf,
+    /// The candidate report (folder or report.json).
+    #[arg(value_name = "REPORT_B")]
+    pub b: PathBuf,
+    /// Exit 1 when a metric of REPORT_B is below a bar, e.g. stance.macro_f1=0.8 (repeatable).
+    #[arg(long = "fail-below", value_name = "METRIC=VALUE")]
+    pub fail_below: Vec<String>,
+    /// Print the comparison as JSON.
+    #[arg(long)]
+    pub json: bool,
 }

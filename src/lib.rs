@@ -12,6 +12,7 @@ pub mod eval;
 pub mod io;
 pub mod model;
 pub mod progress;
+pub mod report;
 pub mod rng;
 pub mod text;
 pub mod train;

@@ -115,7 +115,96 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
             }
         },
         Command::Train(args) => train(args),
+        Command::Evaluate(args) => evaluate(args),
+        Command::Compare(args) => compare(args),
     }
+}
+
+fn parse_bars(specs: &[String]) -> anyhow::Result<Vec<stancekit::report::gate::Bar>> {
+    Ok(specs
+        .iter()
+        .map(|s| stancekit::report::gate::parse_bar(s))
+        .collect::<stancekit::Result<_>>()?)
+}
+
+/// Print gate failures; `CheckFailed` when there are any.
+fn gate_outcome(failures: &[stancekit::report::gate::GateFailure]) -> Outcome {
+    for f in failures {
+        eprintln!(
+            "fail-below: {}.{} = {:.4} is below {}",
+            f.task, f.metric, f.value, f.bar
+        );
+    }
+    if failures.is_empty() {
+        Outcome::Ok
+    } else {
+        Outcome::CheckFailed
+    }
+}
+
+fn evaluate(args: cli::EvaluateArgs) -> anyhow::Result<Outcome> {
+    use stancekit::report::evaluate::{evaluate_file, EvaluateRequest};
+    let bars = parse_bars(&args.fail_below)?;
+    let req = EvaluateRequest {
+        model: args.model,
+        data: args.data,
+        out: args.out,
+        text_column: args.text_column,
+        label_columns: args.label_columns,
+        format: args.format,
+        slice_by: args.slice_by,
+        resamples: args.bootstrap,
+        seed: args.seed,
+    };
+    let (ev, files) = evaluate_file(&req)?;
+    let report = &ev.report;
+    let failures = stancekit::report::gate::check(report, &bars)?;
+    if args.json {
+        let v = serde_json::json!({"files": files, "fail_below": failures, "report": report});
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(gate_outcome(&failures));
+    }
+    println!(
+        "evaluated {} rows of {} ({} with an empty text); 95% CIs from {} bootstrap resamples (seed {})",
+        report.data.rows,
+        report.data.path,
+        report.data.empty_text,
+        report.bootstrap.resamples,
+        report.bootstrap.seed
+    );
+    for t in &report.tasks {
+        let (m, i) = (&t.metrics, &t.intervals);
+        println!(
+            "{:<12} n {:>5}  accuracy {:.4} [{:.4}, {:.4}]  macro-F1 {:.4} [{:.4}, {:.4}]  ECE {:.4}  ({} missing, {} unknown gold)",
+            t.name, t.evaluated, m.accuracy, i.accuracy.low, i.accuracy.high, m.macro_f1,
+            i.macro_f1.low, i.macro_f1.high, t.calibration.ece, t.missing_gold, t.unknown_gold
+        );
+    }
+    for f in &files {
+        println!("wrote {}", f.display());
+    }
+    Ok(gate_outcome(&failures))
+}
+
+fn compare(args: cli::CompareArgs) -> anyhow::Result<Outcome> {
+    use stancekit::report::compare::{compare, load_report, render};
+    let bars = parse_bars(&args.fail_below)?;
+    let a = load_report(&args.a)?;
+    let b = load_report(&args.b)?;
+    let c = compare(
+        &a,
+        &b,
+        &args.a.display().to_string(),
+        &args.b.display().to_string(),
+    );
+    let failures = stancekit::report::gate::check(&b, &bars)?;
+    if args.json {
+        let v = serde_json::json!({"comparison": c, "fail_below": failures});
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        print!("{}", render(&c));
+    }
+    Ok(gate_outcome(&failures))
 }
 
 fn train(args: cli::TrainArgs) -> anyhow::Result<Outcome> {
@@ -191,5 +280,8 @@ fn train(args: cli::TrainArgs) -> anyhow::Result<Outcome> {
         }
     }
     println!("model-best weights sha256 {}", summary.weights_sha256);
+    for dir in &summary.reports {
+        println!("report: {}", dir.join("report.html").display());
+    }
     Ok(Outcome::Ok)
 }

@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
+pub use run::LOG_FILE;
 pub use state::RESUME_DIR;
 
 /// How a run is driven (not part of the config: it does not change the result).
@@ -56,6 +57,8 @@ pub struct TrainSummary {
     pub examples_per_second: f64,
     pub weights_sha256: String,
     pub threads: usize,
+    /// Report folders written for the dev and test splits (`report-dev/`, `report-test/`).
+    pub reports: Vec<PathBuf>,
 }
 
 /// Everything the loop needs, rebuilt identically from the config for a resume.

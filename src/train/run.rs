@@ -271,8 +271,11 @@ pub fn run(mut ctx: Ctx, mut st: LoopState, opts: &TrainOptions) -> Result<Train
         }
         None => BTreeMap::new(),
     };
+    let reports =
+        crate::report::splits::write_split_reports(&v, &run_dir, &best_dir, ctx.model.device())?;
     let _ = std::fs::remove_dir_all(run_dir.join(super::RESUME_DIR));
     Ok(TrainSummary {
+        reports,
         run_dir,
         steps: st.step,
         epochs: st.epoch + usize::from(st.pos > 0),

@@ -1,0 +1,46 @@
+//! The reports training writes for its own dev and test splits (`report-dev/`, `report-test/`
+//! in the run folder), from the best checkpoint, through the same path as `evaluate`.
+
+use super::build::{evaluate_rows, ReportSettings};
+use super::input::rows_from_records;
+use super::write::write_report;
+use crate::checkpoint;
+use crate::config::ValidConfig;
+use crate::data::{load_corpus, Part};
+use crate::error::Result;
+use std::path::{Path, PathBuf};
+
+/// Default bootstrap for reports written without a command line.
+pub const DEFAULT_RESAMPLES: usize = 1000;
+
+/// Write `report-dev/` and `report-test/` under `run_dir` for the splits that have rows;
+/// returns the folders written.
+pub fn write_split_reports(
+    cfg: &ValidConfig,
+    run_dir: &Path,
+    best_dir: &Path,
+    device: &candle_core::Device,
+) -> Result<Vec<PathBuf>> {
+    let corpus = load_corpus(cfg)?;
+    let model = checkpoint::load(best_dir, device)?;
+    let settings = ReportSettings {
+        resamples: DEFAULT_RESAMPLES,
+        seed: 0,
+        slice_by: None,
+    };
+    let mut written = Vec::new();
+    for (part, name) in [(Part::Dev, "dev"), (Part::Test, "test")] {
+        let Some(split) = corpus.split(part) else {
+            continue;
+        };
+        let Some(first) = split.records.first() else {
+            continue;
+        };
+        let input = rows_from_records(cfg, &split.records, corpus.file(first), name);
+        let ev = evaluate_rows(&model, input, &settings)?;
+        let dir = run_dir.join(format!("report-{name}"));
+        write_report(&dir, &ev)?;
+        written.push(dir);
+    }
+    Ok(written)
+}

@@ -1,0 +1,78 @@
+//! Writing a report folder: `report.json`, `report.md`, `report.html` and `predictions.csv`,
+//! each atomically so a crash never leaves a half-written report behind.
+
+use super::build::Evaluation;
+use super::input::Gold;
+use super::{html, markdown};
+use crate::error::{Error, Result};
+use crate::io::{write_atomic, write_atomic_with};
+use std::path::{Path, PathBuf};
+
+pub const REPORT_JSON: &str = "report.json";
+pub const REPORT_MD: &str = "report.md";
+pub const REPORT_HTML: &str = "report.html";
+pub const PREDICTIONS_CSV: &str = "predictions.csv";
+
+/// Write the four files into `dir` (created); returns their paths.
+pub fn write_report(dir: &Path, ev: &Evaluation) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let json = serde_json::to_vec_pretty(&ev.report).map_err(|e| Error::Input(e.to_string()))?;
+    let paths: Vec<PathBuf> = [REPORT_JSON, REPORT_MD, REPORT_HTML, PREDICTIONS_CSV]
+        .iter()
+        .map(|f| dir.join(f))
+        .collect();
+    write_atomic(&paths[0], &json)?;
+    write_atomic(&paths[1], markdown::render(&ev.report).as_bytes())?;
+    write_atomic(&paths[2], html::render(&ev.report).as_bytes())?;
+    write_predictions(&paths[3], ev)?;
+    Ok(paths)
+}
+
+/// One row per input row: id, text, then per task gold, predicted and a probability per label.
+fn write_predictions(path: &Path, ev: &Evaluation) -> Result<()> {
+    let tasks = &ev.report.tasks;
+    let mut header = vec!["id".to_string(), "text".to_string()];
+    for t in tasks {
+        header.push(format!("{}_gold", t.name));
+        header.push(format!("{}_pred", t.name));
+        header.extend(t.labels.iter().map(|l| format!("{}_p_{l}", t.name)));
+    }
+    write_atomic_with(path, |w| {
+        let mut out = csv::Writer::from_writer(w);
+        out.write_record(&header)?;
+        for (row, scored) in ev.input.rows.iter().zip(&ev.scored) {
+            let mut rec = vec![row.id.clone(), row.text.clone().unwrap_or_default()];
+            for (t, task) in tasks.iter().enumerate() {
+                rec.push(match &row.gold[t] {
+                    Gold::Label(g) => task.labels[*g as usize].clone(),
+                    Gold::Missing => String::new(),
+                    Gold::Unknown(raw) => raw.clone(),
+                });
+                match scored.map(|s| &ev.probs.probs[t][s]) {
+                    Some(p) => {
+                        let best = p
+                            .iter()
+                            .enumerate()
+                            .fold(
+                                (0, f32::NEG_INFINITY),
+                                |b, (i, &v)| {
+                                    if v > b.1 {
+                                        (i, v)
+                                    } else {
+                                        b
+                                    }
+                                },
+                            )
+                            .0;
+                        rec.push(task.labels[best].clone());
+                        rec.extend(p.iter().map(|v| format!("{v:.6}")));
+                    }
+                    None => rec.extend(std::iter::repeat_n(String::new(), 1 + task.labels.len())),
+                }
+            }
+            out.write_record(&rec)?;
+        }
+        out.flush()?;
+        Ok(())
+    })
+}
