@@ -337,13 +337,18 @@ fn summarise(cfg: &ValidConfig, split: &'static str, records: &[Record]) -> Spli
         let mut counts: BTreeMap<String, usize> =
             task.labels.iter().map(|l| (l.clone(), 0)).collect();
         for r in records {
+            // Count labels as training will see them: mapped, and unknown ones sent where
+            // `unknown = "map:<label>"` sends them.
             let l = r.labels[t]
                 .as_deref()
                 .map(|l| {
-                    task.label_map
-                        .get(l)
-                        .cloned()
-                        .unwrap_or_else(|| l.to_string())
+                    let mapped = task.label_map.get(l).map(String::as_str).unwrap_or(l);
+                    match &task.unknown {
+                        UnknownPolicy::Map(to) if !task.labels.iter().any(|x| x == mapped) => {
+                            to.clone()
+                        }
+                        _ => mapped.to_string(),
+                    }
                 })
                 .unwrap_or_default();
             *counts.entry(l).or_default() += 1;
