@@ -390,7 +390,7 @@ impl Config {
             ));
         }
         if model == ModelKind::Transformer {
-            if m.heads == 0 || m.dim % m.heads != 0 {
+            if m.heads == 0 || !m.dim.is_multiple_of(m.heads) {
                 return Err(err(
                     "model.heads",
                     format!(

@@ -94,7 +94,7 @@ fn tsv(path: &Path, quoting: bool) -> Result<Table> {
     )
 }
 
-fn cell<'a>(t: &'a Table, row: usize, col: usize) -> &'a str {
+fn cell(t: &Table, row: usize, col: usize) -> &str {
     t.data[row][col].as_deref().unwrap_or("")
 }
 
@@ -267,9 +267,9 @@ fn newsmtsc(path: &Path) -> Result<(Imported, ImportReport)> {
             continue;
         }
         let label = match polarity {
-            Some(p) if p == 2.0 => "negative",
-            Some(p) if p == 4.0 => "neutral",
-            Some(p) if p == 6.0 => "positive",
+            Some(2.0) => "negative",
+            Some(4.0) => "neutral",
+            Some(6.0) => "positive",
             other => {
                 return Err(bad(
                     path,

@@ -23,7 +23,9 @@ fn records(dir: &Path, file: &str, extra: &str) -> Result<Vec<Record>> {
 }
 
 /// The fields that must come out the same whatever the file format.
-fn essence(rs: &[Record]) -> Vec<(Option<String>, Option<String>, Vec<Option<String>>)> {
+type Essence = (Option<String>, Option<String>, Vec<Option<String>>);
+
+fn essence(rs: &[Record]) -> Vec<Essence> {
     rs.iter()
         .map(|r| (r.group.clone(), r.text.clone(), r.labels.clone()))
         .collect()

@@ -170,7 +170,7 @@ pub fn run(mut ctx: Ctx, mut st: LoopState, opts: &TrainOptions) -> Result<Train
 
             let epoch_end = st.pos == steps_per_epoch || st.step == total;
             let eval_now = if t.eval_every > 0 {
-                st.step % t.eval_every == 0 || st.step == total
+                st.step.is_multiple_of(t.eval_every) || st.step == total
             } else {
                 epoch_end
             };

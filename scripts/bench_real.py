@@ -1,0 +1,491 @@
+#!/usr/bin/env python3
+"""Benchmark (not a test): stancekit against fastText and scikit-learn on real corpora.
+
+    python3 scripts/bench_real.py [--suite plv-plover15,plv-stance,sst2]
+        [--tools stancekit-bow,fasttext,svm,logreg] [--folds 5] [--threads 2]
+        [--json out.json] [--install] [--keep DIR]
+
+Suites (all read from ../shared/datasets through `stancekit data import`, never copied):
+  plv-plover15  PLV news sentences, 15 PLOVER event types. 5-fold cross-validation over the
+                1,044 imported rows (one row per sentence, so folds are grouped by sentence),
+                stratified by PLOVER label, seed 13. Out-of-fold predictions are pooled.
+  plv-stance    The same folds, scored on the 3-way stance view (condemnation/cooperation/other).
+  sst2          Train on sst2/train.tsv, test on sst2/dev.tsv (872 rows).
+In every training fold a seeded 15% of the training rows (10% for SST-2, as in
+configs/sst2-bow.toml) is held out as the dev split that stancekit uses for early stopping; the
+peers train on the same remaining rows, so every tool sees the same texts. The test fold is
+never seen in training.
+
+Tools:
+  stancekit-bow, stancekit-cnn, stancekit-transformer
+                the shipped configs/<suite>-<kind>.toml ([text], [model], [train] copied; [data]
+                pointed at the fold files; train.threads = --threads). SST-2 has only bow.
+                cnn and transformer are OPT-IN (not in the default --tools): on a 2-core machine
+                they do not fit in the 30-minute budget of the default run.
+  fasttext      fasttext-wheel train_supervised, wordNgrams=2, thread=--threads; PLV: epoch 25,
+                lr 0.5; SST-2: fastText defaults (epoch 5, lr 0.1). Text is lower-cased with
+                punctuation split off. Predictions use the low-level binding
+                (model.f.predict) because model.predict breaks under numpy 2.
+  svm           scikit-learn TfidfVectorizer(ngram_range=(1,2), sublinear_tf=True) + LinearSVC.
+  logreg        the same features + LogisticRegression(max_iter=1000).
+
+Columns: accuracy and macro-F1 on the pooled test predictions, with a 95% percentile bootstrap
+CI for macro-F1 (1000 resamples over all pooled rows, seed 13, the same resamples for every tool);
+train wall seconds summed over folds (stancekit: the whole `train` process, including data
+loading and per-epoch dev evaluation; peers: vectorising + fitting); predict rows/s (stancekit:
+test rows / wall time of `stancekit evaluate --bootstrap 0`, which includes loading the model and
+writing the report, so it understates raw throughput; peers: test rows / (vectorise + predict)
+time); peak RSS in MB (stancekit: the largest train or evaluate process, from wait4; peers: the
+peak of the Python worker process running that tool, interpreter, numpy and data included).
+
+The binary is $STANCEKIT_BIN (default target/release/stancekit). Python peers run in a worker
+process using .venv-bench/bin/python when that exists, else this interpreter; if scikit-learn or
+fasttext cannot be imported there, their rows are skipped with a message, unless --install is
+given, which creates .venv-bench/ (python3 -m venv) and pip-installs scikit-learn fasttext-wheel
+numpy into it.
+"""
+import argparse, csv, json, os, random, re, shutil, subprocess, sys, tempfile, time, tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = (ROOT / ".." / "shared" / "datasets").resolve()
+VENV = ROOT / ".venv-bench"
+SEED = 13
+BOOTSTRAP = 1000
+
+SUITES = {
+    "plv-plover15": {"task": "plover", "config": "plv-plover15-{kind}.toml", "kinds": ["bow", "cnn", "transformer"],
+                     "ft": {"epoch": 25, "lr": 0.5}},
+    "plv-stance": {"task": "stance", "config": "plv-stance-{kind}.toml", "kinds": ["bow", "cnn", "transformer"],
+                   "ft": {"epoch": 25, "lr": 0.5}},
+    "sst2": {"task": "sentiment", "config": "sst2-{kind}.toml", "kinds": ["bow"], "ft": {"epoch": 5, "lr": 0.1}},
+}
+ALL_TOOLS = ["stancekit-bow", "stancekit-cnn", "stancekit-transformer", "fasttext", "svm", "logreg"]
+DEFAULT_TOOLS = ["stancekit-bow", "fasttext", "svm", "logreg"]
+PEER_MODULES = {"fasttext": ["fasttext", "numpy"], "svm": ["sklearn", "numpy"], "logreg": ["sklearn", "numpy"]}
+
+
+# ---------------------------------------------------------------- data and splits
+
+def read_csv(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def write_csv(path, rows, fields):
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+
+
+def run_import(binary, corpus, src, out):
+    subprocess.run([binary, "data", "import", corpus, "--from", str(src), "--out", str(out), "--json"],
+                   check=True, capture_output=True, text=True)
+    return read_csv(out)
+
+
+def stratified_group_folds(rows, k, label_key, seed):
+    """Fold index per row: groups are dealt round-robin into k folds within each label, shuffled."""
+    groups = {}
+    for r in rows:
+        groups.setdefault(r["group"], r[label_key])
+    by_label = {}
+    for g, lab in sorted(groups.items()):
+        by_label.setdefault(lab, []).append(g)
+    rng = random.Random(seed)
+    fold_of, i = {}, 0
+    for lab in sorted(by_label):
+        gs = by_label[lab]
+        rng.shuffle(gs)
+        for g in gs:
+            fold_of[g] = i % k
+            i += 1
+    return [fold_of[r["group"]] for r in rows]
+
+
+def carve_dev(rows, frac, seed):
+    groups = sorted({r["group"] for r in rows})
+    rng = random.Random(seed)
+    rng.shuffle(groups)
+    dev_groups = set(groups[: max(1, round(frac * len(groups)))])
+    return [r for r in rows if r["group"] not in dev_groups], [r for r in rows if r["group"] in dev_groups]
+
+
+def make_splits(suite, binary, tmp, folds):
+    """[(train_csv, dev_csv, test_csv)], test rows in pooled order, fields."""
+    d = tmp / "data"
+    d.mkdir(exist_ok=True)
+    if suite.startswith("plv"):
+        cache = d / "plv.csv"
+        rows = read_csv(cache) if cache.exists() else run_import(binary, "plv", SHARED / "plv" / "train.tsv", cache)
+        fields = list(rows[0].keys())
+        fold_ix = stratified_group_folds(rows, folds, "plover", SEED)  # same folds for both PLV views
+        splits, pooled = [], []
+        for f in range(folds):
+            fd = d / f"plv-fold{f}"
+            fd.mkdir(exist_ok=True)
+            train = [r for r, fi in zip(rows, fold_ix) if fi != f]
+            test = [r for r, fi in zip(rows, fold_ix) if fi == f]
+            tr, dv = carve_dev(train, 0.15, SEED + f)
+            for name, part in (("train", tr), ("dev", dv), ("test", test)):
+                if not (fd / f"{name}.csv").exists():
+                    write_csv(fd / f"{name}.csv", part, fields)
+            splits.append((fd / "train.csv", fd / "dev.csv", fd / "test.csv"))
+            pooled.extend(test)
+        return splits, pooled
+    fd = d / "sst2"
+    fd.mkdir(exist_ok=True)
+    if not (fd / "test.csv").exists():
+        train = run_import(binary, "sst2", SHARED / "sst2" / "train.tsv", fd / "all-train.csv")
+        test = run_import(binary, "sst2", SHARED / "sst2" / "dev.tsv", fd / "test.csv")
+        tr, dv = carve_dev(train, 0.10, SEED)
+        fields = list(train[0].keys())
+        write_csv(fd / "train.csv", tr, fields)
+        write_csv(fd / "dev.csv", dv, fields)
+    return [(fd / "train.csv", fd / "dev.csv", fd / "test.csv")], read_csv(fd / "test.csv")
+
+
+# ---------------------------------------------------------------- metrics
+
+def metrics(gold, pred):
+    import numpy as np
+    labels = sorted(set(gold) | set(pred))
+    ix = {l: i for i, l in enumerate(labels)}
+    g = np.array([ix[x] for x in gold])
+    p = np.array([ix[x] for x in pred])
+    n, L = len(g), len(labels)
+
+    def macro_f1(gi, pi):
+        cm = np.bincount(gi * L + pi, minlength=L * L).reshape(L, L)
+        tp = np.diag(cm).astype(float)
+        denom = cm.sum(0) + cm.sum(1)  # 2TP + FP + FN
+        present = denom > 0
+        return float((2 * tp[present] / denom[present]).mean())
+
+    rng = np.random.default_rng(SEED)
+    boots = [macro_f1(g[idx], p[idx]) for idx in (rng.integers(0, n, n) for _ in range(BOOTSTRAP))]
+    lo, hi = np.percentile(boots, [2.5, 97.5])
+    return {"n": n, "accuracy": float((g == p).mean()), "macro_f1": macro_f1(g, p),
+            "macro_f1_ci95": [float(lo), float(hi)]}
+
+
+# ---------------------------------------------------------------- process accounting
+
+def run_measured(cmd, stdout_path, env=None):
+    """Run cmd; return (returncode, wall seconds, peak RSS MB of that process tree's largest member)."""
+    with open(stdout_path, "w") as out, open(str(stdout_path) + ".err", "w") as err:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
+        _, status, ru = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t0
+        p.returncode = os.waitstatus_to_exitcode(status)
+    return p.returncode, wall, ru.ru_maxrss / 1024.0
+
+
+def stderr_tail(path, n=15):
+    try:
+        return "\n".join(Path(str(path) + ".err").read_text().splitlines()[-n:])
+    except OSError:
+        return ""
+
+
+# ---------------------------------------------------------------- stancekit
+
+def toml_value(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    raise TypeError(f"cannot write {v!r} as TOML")
+
+
+def toml_table(name, d):
+    lines = [f"[{name}]"]
+    for k, v in d.items():
+        if isinstance(v, dict):
+            continue
+        lines.append(f"{k} = {toml_value(v)}")
+    return "\n".join(lines) + "\n"
+
+
+def fold_config(shipped, task_col, run_name, out_dir, train, dev, threads):
+    with open(shipped, "rb") as f:
+        cfg = tomllib.load(f)
+    task = dict(cfg["tasks"][0])
+    labels = task.get("labels")
+    if task.get("label_map"):
+        # The canonical CSV already holds mapped labels: keep the target side, in config order.
+        labels = labels or sorted(set(task["label_map"].values()))
+    text = ["[run]", f"name = {json.dumps(run_name)}", f"seed = {cfg.get('run', {}).get('seed', SEED)}",
+            f"output_dir = {json.dumps(str(out_dir))}", ""]
+    text.append(toml_table("data", {"train": str(train), "dev": str(dev), "format": "csv",
+                                    "text_column": "text", "group_column": "group", "id_column": "id"}))
+    t = {"name": task["name"], "column": task_col}
+    if labels:
+        t["labels"] = labels
+    text.append(toml_table("[tasks]", t))
+    for sec in ("text", "model"):
+        if sec in cfg:
+            text.append(toml_table(sec, cfg[sec]))
+    tr = dict(cfg.get("train", {}))
+    tr["threads"] = threads
+    text.append(toml_table("train", tr))
+    return "\n".join(text)
+
+
+def run_stancekit(kind, suite, spec, splits, binary, tmp, threads):
+    shipped = ROOT / "configs" / spec["config"].format(kind=kind)
+    if not shipped.exists():
+        return None, f"no shipped config {shipped.name}"
+    work = tmp / f"sk-{suite}-{kind}"
+    work.mkdir(exist_ok=True)
+    preds, train_wall, train_inner, pred_wall, n_test, rss = [], 0.0, 0.0, 0.0, 0, 0.0
+    task = spec["task"]
+    for f, (train, dev, test) in enumerate(splits):
+        cfg = work / f"fold{f}.toml"
+        cfg.write_text(fold_config(shipped, task, f"fold{f}", work / "runs", train, dev, threads))
+        rc, wall, mb = run_measured([binary, "train", "--json", "-q", "--config", str(cfg)], work / f"train{f}.json")
+        if rc != 0:
+            return None, f"train failed on fold {f} (exit {rc}): {stderr_tail(work / f'train{f}.json')}"
+        summary = json.loads((work / f"train{f}.json").read_text())
+        train_wall += wall
+        train_inner += summary.get("train_seconds", 0.0)
+        rss = max(rss, mb)
+        rep = work / f"eval{f}"
+        shutil.rmtree(rep, ignore_errors=True)
+        rc, wall, mb = run_measured([binary, "evaluate", "--model", str(Path(summary["run_dir"]) / "model-best"),
+                                     "--data", str(test), "--out", str(rep), "--json", "--bootstrap", "0"],
+                                    work / f"eval{f}.json")
+        if rc != 0:
+            return None, f"evaluate failed on fold {f} (exit {rc}): {stderr_tail(work / f'eval{f}.json')}"
+        pred_wall += wall
+        rss = max(rss, mb)
+        by_id = {r["id"]: r[f"{task}_pred"] for r in read_csv(rep / "predictions.csv")}
+        test_rows = read_csv(test)
+        n_test += len(test_rows)
+        missing = [r["id"] for r in test_rows if r["id"] not in by_id]
+        if missing:
+            return None, f"evaluate gave no prediction for {len(missing)} test rows on fold {f}"
+        preds.extend(by_id[r["id"]] for r in test_rows)
+    return {"preds": preds, "train_seconds": train_wall, "train_seconds_inner": train_inner,
+            "predict_rows_per_s": n_test / pred_wall, "peak_rss_mb": rss, "rss_note": "largest stancekit process",
+            "settings": f"configs/{shipped.name}"}, None
+
+
+# ---------------------------------------------------------------- Python peers (worker process)
+
+TOKEN = re.compile(r"\w+|[^\w\s]")
+
+
+def ft_text(s):
+    return " ".join(TOKEN.findall(s.lower()))
+
+
+def worker(args):
+    """Runs one peer tool over all folds; writes predictions and timings as JSON."""
+    job = json.loads(Path(args.worker).read_text())
+    tool, task = job["tool"], job["task"]
+    os.environ.setdefault("OMP_NUM_THREADS", str(job["threads"]))
+    preds, train_s, pred_s, n_test = [], 0.0, 0.0, 0
+    for f, (train, _dev, test) in enumerate(job["splits"]):
+        tr, te = read_csv(train), read_csv(test)
+        X, y = [r["text"] for r in tr], [r[task] for r in tr]
+        Xt = [r["text"] for r in te]
+        n_test += len(te)
+        if tool == "fasttext":
+            import fasttext
+            path = Path(job["tmp"]) / f"ft-{job['suite']}-{f}.txt"
+            t0 = time.perf_counter()
+            with open(path, "w", encoding="utf-8") as out:
+                for text, lab in zip(X, y):
+                    out.write(f"__label__{lab} {ft_text(text)}\n")
+            model = fasttext.train_supervised(str(path), wordNgrams=2, thread=job["threads"], verbose=0,
+                                              **job["ft"])
+            train_s += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            # model.predict() breaks under numpy 2 (np.array(copy=False)); use the binding directly.
+            out = [model.f.predict(ft_text(t) + "\n", 1, 0.0, "strict")[0][1] for t in Xt]
+            pred_s += time.perf_counter() - t0
+            preds.extend(p[len("__label__"):] for p in out)
+        else:
+            from sklearn.feature_extraction.text import TfidfVectorizer
+            from sklearn.svm import LinearSVC
+            from sklearn.linear_model import LogisticRegression
+            t0 = time.perf_counter()
+            vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
+            Xv = vec.fit_transform(X)
+            clf = LinearSVC() if tool == "svm" else LogisticRegression(max_iter=1000)
+            clf.fit(Xv, y)
+            train_s += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            out = clf.predict(vec.transform(Xt))
+            pred_s += time.perf_counter() - t0
+            preds.extend(str(p) for p in out)
+    Path(job["out"]).write_text(json.dumps({"preds": preds, "train_seconds": train_s,
+                                            "predict_rows_per_s": n_test / pred_s}))
+
+
+def peer_python():
+    py = VENV / "bin" / "python"
+    return str(py) if py.exists() else sys.executable
+
+
+def can_import(python, modules):
+    code = "import " + ", ".join(modules)
+    return subprocess.run([python, "-c", code], capture_output=True).returncode == 0
+
+
+def install_peers():
+    if not (VENV / "bin" / "python").exists():
+        print(f"creating {VENV}", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        (VENV / ".gitignore").write_text("*\n")  # keep the venv out of git status
+    subprocess.run([str(VENV / "bin" / "python"), "-m", "pip", "install", "-q", "scikit-learn", "fasttext-wheel",
+                    "numpy"], check=True)
+
+
+def run_peer(tool, suite, spec, splits, tmp, threads, python):
+    job = tmp / f"job-{suite}-{tool}.json"
+    out = tmp / f"out-{suite}-{tool}.json"
+    job.write_text(json.dumps({"tool": tool, "task": spec["task"], "suite": suite, "threads": threads,
+                               "ft": spec["ft"], "tmp": str(tmp), "out": str(out),
+                               "splits": [[str(p) for p in s] for s in splits]}))
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
+               MKL_NUM_THREADS=str(threads))
+    rc, _wall, mb = run_measured([python, str(Path(__file__).resolve()), "--worker", str(job)],
+                                 tmp / f"log-{suite}-{tool}", env=env)
+    if rc != 0:
+        return None, f"worker failed (exit {rc}): {stderr_tail(tmp / f'log-{suite}-{tool}')}"
+    res = json.loads(out.read_text())
+    res["peak_rss_mb"] = mb
+    res["rss_note"] = "Python worker process peak"
+    res["settings"] = {"fasttext": "wordNgrams=2, epoch {epoch}, lr {lr}".format(**spec["ft"]),
+                       "svm": "tfidf 1-2gram sublinear + LinearSVC",
+                       "logreg": "tfidf 1-2gram sublinear + LogisticRegression(max_iter=1000)"}[tool]
+    return res, None
+
+
+# ---------------------------------------------------------------- main
+
+def fmt_table(rows):
+    head = ["corpus/task", "tool", "settings", "n", "accuracy", "macro-F1 [95% CI]", "train s", "predict rows/s",
+            "peak RSS MB"]
+    body = []
+    for r in rows:
+        ci = r["macro_f1_ci95"]
+        body.append([r["suite"], r["tool"], r["settings"], str(r["n"]), f"{r['accuracy']:.4f}",
+                     f"{r['macro_f1']:.4f} [{ci[0]:.4f}, {ci[1]:.4f}]", f"{r['train_seconds']:.1f}",
+                     f"{r['predict_rows_per_s']:,.0f}", f"{r['peak_rss_mb']:.0f}"])
+    widths = [max(len(x) for x in col) for col in zip(head, *body)]
+    line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
+    return "\n".join([line(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|"] + [line(b) for b in body])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--suite", default="plv-plover15,plv-stance,sst2", help="comma-separated: " + ",".join(SUITES))
+    ap.add_argument("--tools", default=",".join(DEFAULT_TOOLS),
+                    help="comma-separated: " + ",".join(ALL_TOOLS) + " (default: " + ",".join(DEFAULT_TOOLS) +
+                    "; stancekit-cnn and stancekit-transformer are opt-in: too slow for the 30-minute budget on 2 cores)")
+    ap.add_argument("--folds", type=int, default=5, help="cross-validation folds for PLV (default 5)")
+    ap.add_argument("--threads", type=int, default=2, help="threads for every tool (default 2)")
+    ap.add_argument("--json", help="also write the table as JSON here")
+    ap.add_argument("--install", action="store_true", help="create .venv-bench/ and pip-install missing peers")
+    ap.add_argument("--keep", help="work in this folder and keep it (default: a temporary folder, removed)")
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        return worker(args)
+
+    suites = [s for s in args.suite.split(",") if s]
+    tools = [t for t in args.tools.split(",") if t]
+    for s in suites:
+        if s not in SUITES:
+            ap.error(f"unknown suite {s}")
+    for t in tools:
+        if t not in ALL_TOOLS:
+            ap.error(f"unknown tool {t}")
+    binary = os.environ.get("STANCEKIT_BIN", str(ROOT / "target" / "release" / "stancekit"))
+    binary = str(Path(binary).resolve())
+    if not Path(binary).exists():  # needed by every tool: `data import` builds the splits
+        sys.exit(f"no stancekit binary at {binary} (cargo build --release, or set STANCEKIT_BIN)")
+
+    peers = [t for t in tools if t in PEER_MODULES]
+    if peers and args.install:
+        python = peer_python()
+        if not all(can_import(python, PEER_MODULES[t]) for t in peers):
+            install_peers()
+    python = peer_python()
+    available = {t: can_import(python, PEER_MODULES[t]) for t in peers}
+    for t, ok in available.items():
+        if not ok:
+            print(f"skipping {t}: cannot import {', '.join(PEER_MODULES[t])} with {python} "
+                  f"(pass --install to create .venv-bench/)", file=sys.stderr)
+
+    if args.keep:
+        tmp = Path(args.keep).resolve()
+        tmp.mkdir(parents=True, exist_ok=True)
+        cleanup = None
+    else:
+        cleanup = tempfile.TemporaryDirectory(prefix="bench-real-")
+        tmp = Path(cleanup.name)
+
+    t_start = time.perf_counter()
+    rows, skipped = [], []
+    for suite in suites:
+        spec = SUITES[suite]
+        splits, pooled = make_splits(suite, binary, tmp, args.folds)
+        gold = [r[spec["task"]] for r in pooled]
+        for tool in tools:
+            t0 = time.perf_counter()
+            if tool.startswith("stancekit-"):
+                kind = tool.split("-", 1)[1]
+                if kind not in spec["kinds"]:
+                    skipped.append((suite, tool, f"no {kind} config for {suite}"))
+                    continue
+                res, err = run_stancekit(kind, suite, spec, splits, binary, tmp, args.threads)
+            else:
+                if not available[tool]:
+                    skipped.append((suite, tool, "not installed"))
+                    continue
+                res, err = run_peer(tool, suite, spec, splits, tmp, args.threads, python)
+            if err:
+                print(f"{suite} {tool}: {err}", file=sys.stderr)
+                skipped.append((suite, tool, err))
+                continue
+            m = metrics(gold, res["preds"])
+            row = {"suite": suite, "tool": tool, "settings": res["settings"], **m,
+                   "train_seconds": res["train_seconds"], "predict_rows_per_s": res["predict_rows_per_s"],
+                   "peak_rss_mb": res["peak_rss_mb"], "rss_note": res["rss_note"],
+                   "folds": len(splits), "threads": args.threads}
+            if "train_seconds_inner" in res:
+                row["train_seconds_reported"] = res["train_seconds_inner"]
+            rows.append(row)
+            print(f"done {suite} {tool} in {time.perf_counter() - t0:.1f}s: acc {m['accuracy']:.4f} "
+                  f"macro-F1 {m['macro_f1']:.4f}", file=sys.stderr, flush=True)
+
+    total = time.perf_counter() - t_start
+    print(fmt_table(rows))
+    print(f"\n{len(rows)} rows, {total:.0f}s total, {args.threads} threads, {os.cpu_count()} cores. "
+          "PLV: pooled out-of-fold predictions over {0} folds; train s = sum over folds. "
+          "Peak RSS: stancekit = largest train/evaluate process; peers = their Python worker's peak "
+          "(interpreter and data included).".format(args.folds))
+    for s, t, why in skipped:
+        print(f"skipped {s} {t}: {why.splitlines()[0] if why else ''}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({
+            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cores": os.cpu_count(),
+            "threads": args.threads, "folds": args.folds, "bootstrap": BOOTSTRAP, "seed": SEED,
+            "binary": binary, "total_seconds": total, "rows": rows,
+            "skipped": [{"suite": s, "tool": t, "reason": w} for s, t, w in skipped]}, indent=2))
+    if cleanup:
+        cleanup.cleanup()
+
+
+if __name__ == "__main__":
+    main()
