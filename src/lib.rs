@@ -5,6 +5,7 @@
 
 pub mod check;
 pub mod checkpoint;
+pub mod classify;
 pub mod config;
 pub mod data;
 pub mod error;
@@ -13,6 +14,7 @@ pub mod io;
 pub mod model;
 pub mod progress;
 pub mod rng;
+pub mod segment;
 pub mod text;
 pub mod train;
 

@@ -1,0 +1,424 @@
+//! Reading a table record by record (csv, tsv, jsonl) or slice by slice (parquet), so that
+//! `classify` and `segment` keep memory flat however large the file is.
+//!
+//! Every record is either a [`Row`] or a [`BadRow`] that names its line; the caller decides
+//! whether a bad row stops the run or goes to the rejected file. Nothing is skipped here.
+
+use super::cell::Cell;
+use crate::config::FileFormat;
+use crate::error::{Error, Result};
+use polars::prelude::*;
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+/// One good record: its values in column order and the line it starts on (row number for
+/// parquet).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub line: u64,
+    pub cells: Vec<Cell>,
+}
+
+/// A record that cannot be read as a row: why, the record as far as it could be read, and the
+/// error to raise when bad rows are not skipped.
+#[derive(Debug)]
+pub struct BadRow {
+    pub line: u64,
+    pub reason: String,
+    pub raw: String,
+    pub error: Error,
+}
+
+pub type Record = std::result::Result<Row, BadRow>;
+
+enum Source {
+    Delimited {
+        rdr: csv::Reader<Box<dyn Read>>,
+        record: csv::ByteRecord,
+        sep: u8,
+    },
+    Jsonl {
+        rdr: BufReader<Box<dyn Read>>,
+        line: u64,
+        bytes: u64,
+        buf: Vec<u8>,
+    },
+    Parquet {
+        df: DataFrame,
+        next: usize,
+        // Keeps a buffered stdin alive until the reader is dropped.
+        _tmp: Option<tempfile::NamedTempFile>,
+    },
+}
+
+/// A table opened for reading in order.
+pub struct RowReader {
+    path: PathBuf,
+    columns: Vec<String>,
+    source: Source,
+    pending: VecDeque<Record>,
+}
+
+const PARQUET_SLICE: usize = 8192;
+
+fn open_read(path: &Path) -> Result<Box<dyn Read>> {
+    if path == Path::new("-") {
+        return Ok(Box::new(std::io::stdin()));
+    }
+    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    Ok(Box::new(f))
+}
+
+impl RowReader {
+    /// Open `path` (`-` for stdin) and read its header (the first object's keys for jsonl).
+    pub fn open(path: &Path, format: FileFormat) -> Result<RowReader> {
+        let mut r = match format {
+            FileFormat::Csv | FileFormat::Tsv => {
+                let sep = if format == FileFormat::Tsv {
+                    b'\t'
+                } else {
+                    b','
+                };
+                let mut rdr = csv::ReaderBuilder::new()
+                    .delimiter(sep)
+                    .has_headers(true)
+                    .flexible(true)
+                    .from_reader(open_read(path)?);
+                let header = rdr.byte_headers().map_err(|e| csv_error(path, e))?;
+                let mut columns = Vec::with_capacity(header.len());
+                for field in header {
+                    columns.push(
+                        std::str::from_utf8(field)
+                            .map_err(|_| Error::InvalidUtf8 {
+                                path: path.to_path_buf(),
+                                line: 1,
+                            })?
+                            .to_string(),
+                    );
+                }
+                RowReader {
+                    path: path.to_path_buf(),
+                    columns,
+                    source: Source::Delimited {
+                        rdr,
+                        record: csv::ByteRecord::new(),
+                        sep,
+                    },
+                    pending: VecDeque::new(),
+                }
+            }
+            FileFormat::Jsonl => RowReader {
+                path: path.to_path_buf(),
+                columns: Vec::new(),
+                source: Source::Jsonl {
+                    rdr: BufReader::with_capacity(1 << 16, open_read(path)?),
+                    line: 0,
+                    bytes: 0,
+                    buf: Vec::new(),
+                },
+                pending: VecDeque::new(),
+            },
+            FileFormat::Parquet => open_parquet(path)?,
+        };
+        if let Source::Jsonl { .. } = r.source {
+            r.read_first_object()?;
+        }
+        Ok(r)
+    }
+
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// Index of `column`, or an error listing the columns that exist.
+    pub fn column_index(&self, column: &str) -> Result<usize> {
+        self.columns
+            .iter()
+            .position(|c| c == column)
+            .ok_or_else(|| Error::MissingColumn {
+                path: self.path.clone(),
+                column: column.to_string(),
+                found: self.columns.join(", "),
+            })
+    }
+
+    /// Rows in a parquet file (0 for other formats, which are not counted ahead).
+    pub fn total_rows(&self) -> u64 {
+        match &self.source {
+            Source::Parquet { df, .. } => df.height() as u64,
+            _ => 0,
+        }
+    }
+
+    /// Bytes read so far (rows for parquet), for progress.
+    pub fn position(&self) -> u64 {
+        match &self.source {
+            Source::Delimited { rdr, .. } => rdr.position().byte(),
+            Source::Jsonl { bytes, .. } => *bytes,
+            Source::Parquet { next, .. } => *next as u64,
+        }
+    }
+
+    /// The next record, or `None` at the end of the file. `Err` only for failures that make
+    /// the rest of the file unreadable (I/O).
+    pub fn next_record(&mut self) -> Result<Option<Record>> {
+        if let Some(r) = self.pending.pop_front() {
+            return Ok(Some(r));
+        }
+        match &mut self.source {
+            Source::Delimited { rdr, record, sep } => match rdr.read_byte_record(record) {
+                Ok(false) => Ok(None),
+                Ok(true) => Ok(Some(delimited_record(
+                    &self.path,
+                    record,
+                    *sep,
+                    self.columns.len(),
+                ))),
+                Err(e) => Err(csv_error(&self.path, e)),
+            },
+            Source::Jsonl { .. } => self.next_json(),
+            Source::Parquet { df, next, .. } => {
+                if *next >= df.height() {
+                    return Ok(None);
+                }
+                let slice = df.slice(*next as i64, PARQUET_SLICE);
+                let first_line = *next as u64 + 1;
+                *next += slice.height();
+                let rows = parquet_rows(&self.path, &slice, first_line)?;
+                self.pending.extend(rows.into_iter().map(Ok));
+                Ok(self.pending.pop_front())
+            }
+        }
+    }
+
+    /// Read lines up to the first JSON object and take its keys as the columns; bad lines
+    /// before it are kept as bad rows.
+    fn read_first_object(&mut self) -> Result<()> {
+        while let Some((line, text)) = self.next_json_line()? {
+            match text.and_then(|t| parse_object(&self.path, line, &t)) {
+                Ok(pairs) => {
+                    self.columns = pairs.iter().map(|(k, _)| k.clone()).collect();
+                    let cells = pairs.into_iter().map(|(_, v)| v).collect();
+                    self.pending.push_back(Ok(Row { line, cells }));
+                    return Ok(());
+                }
+                Err(bad) => self.pending.push_back(Err(bad)),
+            }
+        }
+        Ok(())
+    }
+
+    fn next_json(&mut self) -> Result<Option<Record>> {
+        let Some((line, text)) = self.next_json_line()? else {
+            return Ok(None);
+        };
+        let text = match text {
+            Ok(t) => t,
+            Err(bad) => return Ok(Some(Err(bad))),
+        };
+        let pairs = match parse_object(&self.path, line, &text) {
+            Ok(p) => p,
+            Err(bad) => return Ok(Some(Err(bad))),
+        };
+        let mut cells = vec![Cell::Null; self.columns.len()];
+        for (key, value) in pairs {
+            match self.columns.iter().position(|c| *c == key) {
+                Some(i) => cells[i] = value,
+                None => {
+                    let reason = format!(
+                        "key `{key}` is not among the first object's keys ({})",
+                        self.columns.join(", ")
+                    );
+                    return Ok(Some(Err(malformed(&self.path, line, reason, text))));
+                }
+            }
+        }
+        Ok(Some(Ok(Row { line, cells })))
+    }
+
+    /// The next non-blank line with its number; a line that is not UTF-8 is a bad row.
+    #[allow(clippy::type_complexity)]
+    fn next_json_line(&mut self) -> Result<Option<(u64, std::result::Result<String, BadRow>)>> {
+        let Source::Jsonl {
+            rdr,
+            line,
+            bytes,
+            buf,
+        } = &mut self.source
+        else {
+            return Ok(None);
+        };
+        loop {
+            buf.clear();
+            let n = rdr
+                .read_until(b'\n', buf)
+                .map_err(|e| Error::io(&self.path, e))?;
+            if n == 0 {
+                return Ok(None);
+            }
+            *line += 1;
+            *bytes += n as u64;
+            return Ok(Some(match std::str::from_utf8(buf) {
+                Ok(s) if s.trim().is_empty() => continue,
+                Ok(s) => (*line, Ok(s.trim_end().to_string())),
+                Err(_) => (
+                    *line,
+                    Err(BadRow {
+                        line: *line,
+                        reason: "invalid UTF-8".into(),
+                        raw: String::from_utf8_lossy(buf).trim_end().to_string(),
+                        error: Error::InvalidUtf8 {
+                            path: self.path.clone(),
+                            line: *line,
+                        },
+                    }),
+                ),
+            }));
+        }
+    }
+}
+
+fn malformed(path: &Path, line: u64, reason: String, raw: String) -> BadRow {
+    BadRow {
+        line,
+        error: Error::Malformed {
+            path: path.to_path_buf(),
+            line,
+            message: reason.clone(),
+        },
+        reason,
+        raw,
+    }
+}
+
+/// Parse one JSON line into (key, value) pairs in the order written.
+fn parse_object(
+    path: &Path,
+    line: u64,
+    text: &str,
+) -> std::result::Result<Vec<(String, Cell)>, BadRow> {
+    match serde_json::from_str::<super::cell::OrderedObject>(text) {
+        Ok(obj) => Ok(obj.0),
+        Err(e) => Err(malformed(
+            path,
+            line,
+            format!("expected one JSON object per line: {e}"),
+            text.to_string(),
+        )),
+    }
+}
+
+fn delimited_record(path: &Path, record: &csv::ByteRecord, sep: u8, width: usize) -> Record {
+    let line = record.position().map_or(0, |p| p.line());
+    let raw = || {
+        let fields: Vec<String> = record
+            .iter()
+            .map(|f| String::from_utf8_lossy(f).into_owned())
+            .collect();
+        fields.join(&(sep as char).to_string())
+    };
+    if record.len() != width {
+        let error = Error::RaggedRow {
+            path: path.to_path_buf(),
+            line,
+            expected: width,
+            found: record.len(),
+        };
+        return Err(BadRow {
+            line,
+            reason: format!("expected {width} fields, found {}", record.len()),
+            raw: raw(),
+            error,
+        });
+    }
+    let mut cells = Vec::with_capacity(width);
+    for field in record {
+        match std::str::from_utf8(field) {
+            Ok("") => cells.push(Cell::Null),
+            Ok(s) => cells.push(Cell::Text(s.to_string())),
+            Err(_) => {
+                return Err(BadRow {
+                    line,
+                    reason: "invalid UTF-8".into(),
+                    raw: raw(),
+                    error: Error::InvalidUtf8 {
+                        path: path.to_path_buf(),
+                        line,
+                    },
+                })
+            }
+        }
+    }
+    Ok(Row { line, cells })
+}
+
+fn csv_error(path: &Path, e: csv::Error) -> Error {
+    let line = e.position().map_or(0, |p| p.line());
+    match e.into_kind() {
+        csv::ErrorKind::Io(source) => Error::io(path, source),
+        csv::ErrorKind::Utf8 { .. } => Error::InvalidUtf8 {
+            path: path.to_path_buf(),
+            line,
+        },
+        other => Error::Malformed {
+            path: path.to_path_buf(),
+            line,
+            message: format!("{other:?}"),
+        },
+    }
+}
+
+fn open_parquet(path: &Path) -> Result<RowReader> {
+    let (file_path, tmp) = if path == Path::new("-") {
+        let mut tmp = tempfile::NamedTempFile::new().map_err(|e| Error::io("stdin", e))?;
+        std::io::copy(&mut std::io::stdin(), tmp.as_file_mut())
+            .map_err(|e| Error::io("stdin", e))?;
+        (tmp.path().to_path_buf(), Some(tmp))
+    } else {
+        (path.to_path_buf(), None)
+    };
+    let file = std::fs::File::open(&file_path).map_err(|e| Error::io(path, e))?;
+    let df = ParquetReader::new(file)
+        .finish()
+        .map_err(|e| Error::Table {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+    Ok(RowReader {
+        path: path.to_path_buf(),
+        columns: df
+            .get_column_names()
+            .iter()
+            .map(|c| c.to_string())
+            .collect(),
+        source: Source::Parquet {
+            df,
+            next: 0,
+            _tmp: tmp,
+        },
+        pending: VecDeque::new(),
+    })
+}
+
+fn parquet_rows(path: &Path, df: &DataFrame, first_line: u64) -> Result<Vec<Row>> {
+    let table_err = |e: PolarsError| Error::Table {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let mut rows: Vec<Row> = (0..df.height())
+        .map(|i| Row {
+            line: first_line + i as u64,
+            cells: Vec::with_capacity(df.width()),
+        })
+        .collect();
+    for col in df.columns() {
+        let s = col.cast(&DataType::String).map_err(table_err)?;
+        let ca = s.str().map_err(table_err)?;
+        for (row, v) in rows.iter_mut().zip(ca.iter()) {
+            row.cells
+                .push(v.map_or(Cell::Null, |v| Cell::Text(v.to_string())));
+        }
+    }
+    Ok(rows)
+}
