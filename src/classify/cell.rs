@@ -22,8 +22,10 @@ impl Cell {
         }
     }
 
+    /// A probability, written in full (shortest text that reads back as the same f32) so
+    /// that thresholds applied to the written value agree with the ones applied here.
     pub fn float(v: f32) -> Cell {
-        Cell::Raw(format!("{v:.6}"))
+        Cell::Raw(format!("{v}"))
     }
 }
 

@@ -5,6 +5,7 @@
 //! whether a bad row stops the run or goes to the rejected file. Nothing is skipped here.
 
 use super::cell::Cell;
+use super::raw::{ends_in_open_quote, tee, RawTail};
 use crate::config::FileFormat;
 use crate::error::{Error, Result};
 use polars::prelude::*;
@@ -34,9 +35,10 @@ pub type Record = std::result::Result<Row, BadRow>;
 
 enum Source {
     Delimited {
-        rdr: csv::Reader<Box<dyn Read>>,
+        rdr: csv::Reader<super::raw::TeeReader<Box<dyn Read>>>,
         record: csv::ByteRecord,
         sep: u8,
+        raw: RawTail,
     },
     Jsonl {
         rdr: BufReader<Box<dyn Read>>,
@@ -80,14 +82,16 @@ impl RowReader {
                 } else {
                     b','
                 };
+                let (source, raw) = tee(open_read(path)?);
                 let mut rdr = csv::ReaderBuilder::new()
                     .delimiter(sep)
                     .has_headers(true)
                     .flexible(true)
-                    .from_reader(open_read(path)?);
-                let header = rdr.byte_headers().map_err(|e| csv_error(path, e))?;
+                    .from_reader(source);
+                let header = rdr.byte_headers().map_err(|e| csv_error(path, e))?.clone();
+                raw.take(0, rdr.position().byte());
                 let mut columns = Vec::with_capacity(header.len());
-                for field in header {
+                for field in &header {
                     columns.push(
                         std::str::from_utf8(field)
                             .map_err(|_| Error::InvalidUtf8 {
@@ -104,6 +108,7 @@ impl RowReader {
                         rdr,
                         record: csv::ByteRecord::new(),
                         sep,
+                        raw,
                     },
                     pending: VecDeque::new(),
                 }
@@ -167,14 +172,24 @@ impl RowReader {
             return Ok(Some(r));
         }
         match &mut self.source {
-            Source::Delimited { rdr, record, sep } => match rdr.read_byte_record(record) {
+            Source::Delimited {
+                rdr,
+                record,
+                sep,
+                raw,
+            } => match rdr.read_byte_record(record) {
                 Ok(false) => Ok(None),
-                Ok(true) => Ok(Some(delimited_record(
-                    &self.path,
-                    record,
-                    *sep,
-                    self.columns.len(),
-                ))),
+                Ok(true) => {
+                    let start = record.position().map_or(0, |p| p.byte());
+                    let bytes = raw.take(start, rdr.position().byte());
+                    Ok(Some(delimited_record(
+                        &self.path,
+                        record,
+                        &bytes,
+                        *sep,
+                        self.columns.len(),
+                    )))
+                }
                 Err(e) => Err(csv_error(&self.path, e)),
             },
             Source::Jsonl { .. } => self.next_json(),
@@ -309,15 +324,32 @@ fn parse_object(
     }
 }
 
-fn delimited_record(path: &Path, record: &csv::ByteRecord, sep: u8, width: usize) -> Record {
+fn delimited_record(
+    path: &Path,
+    record: &csv::ByteRecord,
+    bytes: &[u8],
+    sep: u8,
+    width: usize,
+) -> Record {
     let line = record.position().map_or(0, |p| p.line());
     let raw = || {
-        let fields: Vec<String> = record
-            .iter()
-            .map(|f| String::from_utf8_lossy(f).into_owned())
-            .collect();
-        fields.join(&(sep as char).to_string())
+        String::from_utf8_lossy(bytes)
+            .trim_end_matches(['\n', '\r'])
+            .to_string()
     };
+    if ends_in_open_quote(bytes, sep) {
+        let reason = "a quote opened here is never closed; it runs to the end of the file";
+        return Err(BadRow {
+            line,
+            reason: reason.into(),
+            raw: raw(),
+            error: Error::Malformed {
+                path: path.to_path_buf(),
+                line,
+                message: reason.into(),
+            },
+        });
+    }
     if record.len() != width {
         let error = Error::RaggedRow {
             path: path.to_path_buf(),

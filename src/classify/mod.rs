@@ -7,6 +7,7 @@ pub mod cell;
 pub mod input;
 pub mod labels;
 pub mod output;
+pub mod raw;
 pub mod stages;
 pub mod stream;
 
