@@ -5,7 +5,8 @@
 //! whether a bad row stops the run or goes to the rejected file. Nothing is skipped here.
 
 use super::cell::Cell;
-use super::raw::{ends_in_open_quote, tee, RawTail};
+use super::raw::{tee, RawTail};
+use super::records::{csv_error, delimited_record, malformed, parse_object};
 use crate::config::FileFormat;
 use crate::error::{Error, Result};
 use polars::prelude::*;
@@ -28,7 +29,7 @@ pub struct BadRow {
     pub line: u64,
     pub reason: String,
     pub raw: String,
-    pub error: Error,
+    pub error: Box<Error>,
 }
 
 pub type Record = std::result::Result<Row, BadRow>;
@@ -283,121 +284,14 @@ impl RowReader {
                         line: *line,
                         reason: "invalid UTF-8".into(),
                         raw: String::from_utf8_lossy(buf).trim_end().to_string(),
-                        error: Error::InvalidUtf8 {
+                        error: Box::new(Error::InvalidUtf8 {
                             path: self.path.clone(),
                             line: *line,
-                        },
+                        }),
                     }),
                 ),
             }));
         }
-    }
-}
-
-fn malformed(path: &Path, line: u64, reason: String, raw: String) -> BadRow {
-    BadRow {
-        line,
-        error: Error::Malformed {
-            path: path.to_path_buf(),
-            line,
-            message: reason.clone(),
-        },
-        reason,
-        raw,
-    }
-}
-
-/// Parse one JSON line into (key, value) pairs in the order written.
-fn parse_object(
-    path: &Path,
-    line: u64,
-    text: &str,
-) -> std::result::Result<Vec<(String, Cell)>, BadRow> {
-    match serde_json::from_str::<super::cell::OrderedObject>(text) {
-        Ok(obj) => Ok(obj.0),
-        Err(e) => Err(malformed(
-            path,
-            line,
-            format!("expected one JSON object per line: {e}"),
-            text.to_string(),
-        )),
-    }
-}
-
-fn delimited_record(
-    path: &Path,
-    record: &csv::ByteRecord,
-    bytes: &[u8],
-    sep: u8,
-    width: usize,
-) -> Record {
-    let line = record.position().map_or(0, |p| p.line());
-    let raw = || {
-        String::from_utf8_lossy(bytes)
-            .trim_end_matches(['\n', '\r'])
-            .to_string()
-    };
-    if ends_in_open_quote(bytes, sep) {
-        let reason = "a quote opened here is never closed; it runs to the end of the file";
-        return Err(BadRow {
-            line,
-            reason: reason.into(),
-            raw: raw(),
-            error: Error::Malformed {
-                path: path.to_path_buf(),
-                line,
-                message: reason.into(),
-            },
-        });
-    }
-    if record.len() != width {
-        let error = Error::RaggedRow {
-            path: path.to_path_buf(),
-            line,
-            expected: width,
-            found: record.len(),
-        };
-        return Err(BadRow {
-            line,
-            reason: format!("expected {width} fields, found {}", record.len()),
-            raw: raw(),
-            error,
-        });
-    }
-    let mut cells = Vec::with_capacity(width);
-    for field in record {
-        match std::str::from_utf8(field) {
-            Ok("") => cells.push(Cell::Null),
-            Ok(s) => cells.push(Cell::Text(s.to_string())),
-            Err(_) => {
-                return Err(BadRow {
-                    line,
-                    reason: "invalid UTF-8".into(),
-                    raw: raw(),
-                    error: Error::InvalidUtf8 {
-                        path: path.to_path_buf(),
-                        line,
-                    },
-                })
-            }
-        }
-    }
-    Ok(Row { line, cells })
-}
-
-fn csv_error(path: &Path, e: csv::Error) -> Error {
-    let line = e.position().map_or(0, |p| p.line());
-    match e.into_kind() {
-        csv::ErrorKind::Io(source) => Error::io(path, source),
-        csv::ErrorKind::Utf8 { .. } => Error::InvalidUtf8 {
-            path: path.to_path_buf(),
-            line,
-        },
-        other => Error::Malformed {
-            path: path.to_path_buf(),
-            line,
-            message: format!("{other:?}"),
-        },
     }
 }
 

@@ -8,6 +8,7 @@ pub mod input;
 pub mod labels;
 pub mod output;
 pub mod raw;
+pub mod records;
 pub mod stages;
 pub mod stream;
 

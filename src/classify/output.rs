@@ -19,10 +19,10 @@ pub enum ColKind {
 const PARQUET_ROW_GROUP: usize = 65_536;
 
 enum Sink<'a> {
-    Delimited(csv::Writer<&'a mut dyn Write>),
+    Delimited(Box<csv::Writer<&'a mut dyn Write>>),
     Jsonl(&'a mut dyn Write),
     Parquet {
-        writer: polars::io::parquet::write::BatchedWriter<&'a mut dyn Write>,
+        writer: Box<polars::io::parquet::write::BatchedWriter<&'a mut dyn Write>>,
         buffered: Vec<Vec<Cell>>,
     },
 }
@@ -52,7 +52,7 @@ impl<'a> RowWriter<'a> {
                 let mut wtr = csv::WriterBuilder::new().delimiter(sep).from_writer(w);
                 wtr.write_record(columns.iter().map(|(n, _)| n.as_str()))
                     .map_err(|e| csv_io(path, e))?;
-                Sink::Delimited(wtr)
+                Sink::Delimited(Box::new(wtr))
             }
             FileFormat::Jsonl => Sink::Jsonl(w),
             FileFormat::Parquet => {
@@ -64,7 +64,7 @@ impl<'a> RowWriter<'a> {
                     .batched(&schema)
                     .map_err(|e| polars_io(path, e))?;
                 Sink::Parquet {
-                    writer,
+                    writer: Box::new(writer),
                     buffered: Vec::new(),
                 }
             }

@@ -204,7 +204,7 @@ where
                     Some(Err(bad)) => {
                         rows_in += 1;
                         match job.on_bad_row {
-                            BadRowPolicy::Error => return Err(bad.error),
+                            BadRowPolicy::Error => return Err(*bad.error),
                             BadRowPolicy::Skip => rejects.push(&bad)?,
                         }
                     }

@@ -158,7 +158,7 @@ fn invalid_utf8_in_a_field_is_a_bad_row_with_its_line() {
     assert!(r.next_record().unwrap().unwrap().is_ok());
     let bad = r.next_record().unwrap().unwrap().unwrap_err();
     assert_eq!(bad.line, 3);
-    assert!(matches!(bad.error, Error::InvalidUtf8 { line: 3, .. }));
+    assert!(matches!(*bad.error, Error::InvalidUtf8 { line: 3, .. }));
 }
 
 #[test]
