@@ -115,3 +115,45 @@ fn classify_with_segment_labels_each_statement() {
     assert_eq!(t.height(), 7);
     assert_eq!(column(&t, "status")[5], Some("empty_text"));
 }
+
+#[test]
+fn parquet_keeps_numbers_as_numbers_through_segment_and_classify() {
+    use polars::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let m = model(dir.path());
+    let input = article_file(dir.path());
+    let seg = dir.path().join("statements.parquet");
+    let o = stancekit(&[
+        "segment",
+        "-q",
+        "-i",
+        input.to_str().unwrap(),
+        "--text-column",
+        "body",
+        "--id-column",
+        "article_id",
+        "-o",
+        seg.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let df = ParquetReader::new(std::fs::File::open(&seg).unwrap())
+        .finish()
+        .unwrap();
+    assert_eq!(df.column("start").unwrap().dtype(), &DataType::Int64);
+    let out = dir.path().join("labelled.jsonl");
+    let o = stancekit(&[
+        "classify",
+        "-q",
+        "-m",
+        m.to_str().unwrap(),
+        "-i",
+        seg.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let first = std::fs::read_to_string(&out).unwrap();
+    let v: serde_json::Value = serde_json::from_str(first.lines().next().unwrap()).unwrap();
+    assert_eq!(v["start"], serde_json::json!(0));
+    assert!(v["stance_score"].is_f64());
+}

@@ -5,6 +5,7 @@
 //! whether a bad row stops the run or goes to the rejected file. Nothing is skipped here.
 
 use super::cell::Cell;
+use super::output::ColKind;
 use super::raw::{tee, RawTail};
 use super::records::{csv_error, delimited_record, malformed, parse_object};
 use crate::config::FileFormat;
@@ -135,6 +136,23 @@ impl RowReader {
 
     pub fn columns(&self) -> &[String] {
         &self.columns
+    }
+
+    /// Column names with how to store them: parquet keeps its numeric types; text formats
+    /// give text (jsonl numbers still come back unquoted in jsonl).
+    pub fn column_kinds(&self) -> Vec<(String, ColKind)> {
+        match &self.source {
+            Source::Parquet { df, .. } => df
+                .columns()
+                .iter()
+                .map(|c| (c.name().to_string(), kind_of(c.dtype())))
+                .collect(),
+            _ => self
+                .columns
+                .iter()
+                .map(|c| (c.clone(), ColKind::Text))
+                .collect(),
+        }
     }
 
     /// Index of `column`, or an error listing the columns that exist.
@@ -327,6 +345,17 @@ fn open_parquet(path: &Path) -> Result<RowReader> {
     })
 }
 
+/// How a parquet column is written back: numbers stay numbers.
+fn kind_of(dtype: &DataType) -> ColKind {
+    if dtype.is_float() {
+        ColKind::Float
+    } else if dtype.is_integer() {
+        ColKind::Int
+    } else {
+        ColKind::Text
+    }
+}
+
 fn parquet_rows(path: &Path, df: &DataFrame, first_line: u64) -> Result<Vec<Row>> {
     let table_err = |e: PolarsError| Error::Table {
         path: path.to_path_buf(),
@@ -339,11 +368,15 @@ fn parquet_rows(path: &Path, df: &DataFrame, first_line: u64) -> Result<Vec<Row>
         })
         .collect();
     for col in df.columns() {
+        let typed = kind_of(col.dtype()) != ColKind::Text || col.dtype() == &DataType::Boolean;
         let s = col.cast(&DataType::String).map_err(table_err)?;
         let ca = s.str().map_err(table_err)?;
         for (row, v) in rows.iter_mut().zip(ca.iter()) {
-            row.cells
-                .push(v.map_or(Cell::Null, |v| Cell::Text(v.to_string())));
+            row.cells.push(match v {
+                None => Cell::Null,
+                Some(v) if typed => Cell::Raw(v.to_string()),
+                Some(v) => Cell::Text(v.to_string()),
+            });
         }
     }
     Ok(rows)

@@ -168,11 +168,7 @@ where
     refuse_overwrite(job.input, job.output)?;
     let start = Instant::now();
     let mut reader = RowReader::open(job.input, job.input_format)?;
-    let input_cols: Vec<(String, ColKind)> = reader
-        .columns()
-        .iter()
-        .map(|c| (c.clone(), ColKind::Text))
-        .collect();
+    let input_cols = reader.column_kinds();
     let columns = stage.columns(&input_cols, job.input)?;
     let total = if is_std(job.input) {
         0
