@@ -9,7 +9,8 @@ probability), `<task>_margin` (top-1 minus top-2), the --probs / --top-k columns
 ok, empty_text (no label; the row is kept) or truncated (text cut at the model's max_tokens).
 Output row N is input row N; the run ends by checking rows in = rows out (+ rejected).
 The output is written to a temporary file and renamed in at the end: on an error or Ctrl-C no
-partial file is left. With --segment the output is the segment columns (see `segment --help`)
+partial file is left. The end summary (--json: as JSON) goes to stdout, or to stderr when the
+output itself goes to stdout. With --segment the output is the segment columns (see `segment --help`)
 plus the classification columns.
 
 Examples:
