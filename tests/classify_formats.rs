@@ -99,3 +99,38 @@ fn every_format_in_and_out_gives_the_same_labels() {
         }
     }
 }
+
+#[test]
+fn parquet_from_stdin_is_buffered_and_labelled_like_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = model(dir.path());
+    let input = write_input(dir.path(), "parquet");
+    let ms = m.to_str().unwrap();
+    let out = dir.path().join("out.csv");
+    let o = stancekit(&[
+        "classify",
+        "-q",
+        "-m",
+        ms,
+        "-i",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let mut child = std::process::Command::new(BIN)
+        .args([
+            "classify", "-q", "-m", ms, "-i", "-", "--format", "parquet", "-o", "-",
+        ])
+        .args(["--output-format", "csv"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let bytes = fs::read(&input).unwrap();
+    child.stdin.take().unwrap().write_all(&bytes).unwrap();
+    let piped = child.wait_with_output().unwrap();
+    assert!(piped.status.success(), "{}", text(&piped.stderr));
+    assert_eq!(text(&piped.stdout), fs::read_to_string(&out).unwrap());
+}
