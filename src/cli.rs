@@ -3,6 +3,126 @@
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
+const CLASSIFY_HELP: &str = "\
+Output: every input column in its order, then per task `<task>` (label), `<task>_score` (top
+probability), `<task>_margin` (top-1 minus top-2), the --probs / --top-k columns, and `status`:
+ok, empty_text (no label; the row is kept) or truncated (text cut at the model's max_tokens).
+Output row N is input row N; the run ends by checking rows in = rows out (+ rejected).
+The output is written to a temporary file and renamed in at the end: on an error or Ctrl-C no
+partial file is left. The end summary (--json: as JSON) goes to stdout, or to stderr when the
+output itself goes to stdout. With --segment the output is the segment columns (see `segment --help`)
+plus the classification columns.
+
+Examples:
+  stancekit classify --model checkpoints/diplomatic/model-best --input news.csv --output out.csv
+  stancekit classify -m checkpoints/diplomatic/model-best -i news.jsonl -o out.parquet --probs --top-k 2
+  stancekit classify -m checkpoints/diplomatic/model-best -i news.csv -o out.csv --abstain-below 0.5 --on-bad-row skip
+  cat news.csv | stancekit classify -m checkpoints/diplomatic/model-best -i - -o - --tasks stance > out.csv
+  stancekit classify -m checkpoints/diplomatic/model-best -i articles.csv -o statements.csv \\
+      --segment --text-column body --id-column article_id";
+
+const SEGMENT_HELP: &str = "\
+Output columns: <id column>, statement_index (0-based within the article), start and end
+(offsets into the body in characters, i.e. Unicode scalar values, not bytes; end exclusive),
+text. Blank lines always end a statement; abbreviations (Dr., Maj. Gen., U.S., No. 3, Jan. 5),
+decimals, initials, ellipses and closing quotes do not split wrongly. An article with an empty
+body still gets one row (statement_index 0, empty text), so no article is lost.
+
+Examples:
+  stancekit segment --input articles.csv --text-column body --id-column article_id --output statements.csv
+  stancekit segment -i articles.jsonl --text-column body --id-column id -o - --output-format csv";
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum FormatArg {
+    Csv,
+    Tsv,
+    Jsonl,
+    Parquet,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum BadRowArg {
+    /// Stop with an error naming the file and line.
+    Error,
+    /// Write bad rows to <OUTPUT>.rejected.csv (line, reason, raw) and go on.
+    Skip,
+}
+
+/// Input, output and reading options shared by classify and segment.
+#[derive(Debug, Args)]
+pub struct IoArgs {
+    /// Input file (csv, tsv, jsonl or parquet); `-` reads stdin.
+    #[arg(long, short = 'i', value_name = "FILE")]
+    pub input: PathBuf,
+    /// Output file; `-` writes stdout. Never the input file.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: PathBuf,
+    /// Input format, overriding the extension (stdin defaults to csv).
+    #[arg(long, alias = "input-format", value_enum, value_name = "FORMAT")]
+    pub format: Option<FormatArg>,
+    /// Output format, overriding the extension (stdout defaults to the input format).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub output_format: Option<FormatArg>,
+    /// What to do with a malformed record (ragged row, unclosed quote, invalid UTF-8).
+    #[arg(long, value_enum, default_value = "error")]
+    pub on_bad_row: BadRowArg,
+    /// Rows read, labelled and written per batch.
+    #[arg(long, default_value_t = 256, value_name = "N")]
+    pub batch_size: usize,
+    /// No progress output.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Print the end summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ClassifyArgs {
+    /// Checkpoint folder, e.g. checkpoints/diplomatic/model-best.
+    #[arg(long, short = 'm', value_name = "DIR")]
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub io: IoArgs,
+    /// Column with the text (default: the checkpoint's data.text_column; with --segment: the
+    /// article body column, required).
+    #[arg(long, value_name = "NAME")]
+    pub text_column: Option<String>,
+    /// Tasks to label, comma-separated (default: all).
+    #[arg(long, value_delimiter = ',', value_name = "TASKS")]
+    pub tasks: Vec<String>,
+    /// Add one probability column per label, `<task>_p_<label>`.
+    #[arg(long)]
+    pub probs: bool,
+    /// Add `<task>_top<k>` and `<task>_top<k>_p` for the K most probable labels.
+    #[arg(long, default_value_t = 0, value_name = "K")]
+    pub top_k: usize,
+    /// Write the label `abstain` when the top probability is under P.
+    #[arg(long, value_name = "P")]
+    pub abstain_below: Option<f32>,
+    /// CPU threads (default: all cores).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub threads: usize,
+    /// Split article bodies into statements first (needs --text-column and --id-column).
+    #[arg(long, requires_all = ["text_column", "id_column"])]
+    pub segment: bool,
+    /// Article id column (with --segment).
+    #[arg(long, value_name = "NAME", requires = "segment")]
+    pub id_column: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SegmentArgs {
+    #[command(flatten)]
+    pub io: IoArgs,
+    /// Column with the article body.
+    #[arg(long, value_name = "NAME")]
+    pub text_column: String,
+    /// Column with the article id, copied to every statement.
+    #[arg(long, value_name = "NAME")]
+    pub id_column: String,
+}
+
 const AFTER_HELP: &str = "\
 Exit codes:
   0  success
@@ -16,6 +136,8 @@ Examples:
   stancekit train --config configs/diplomatic.toml
   stancekit evaluate --model checkpoints/diplomatic/model-best --data test.csv --out reports/test
   stancekit compare reports/baseline reports/test --fail-below stance.macro_f1=0.8
+  stancekit classify --model checkpoints/diplomatic/model-best --input news.csv --output labelled.csv
+  stancekit segment --input articles.csv --text-column body --id-column article_id --output statements.csv
   stancekit config init --out my-run.toml";
 
 #[derive(Debug, Parser)]
@@ -67,6 +189,12 @@ Examples:
   stancekit compare reports/baseline reports/candidate --fail-below stance.macro_f1=0.8"
     )]
     Compare(CompareArgs),
+    /// Label a file of statements (or of whole articles, with --segment) with a trained model.
+    #[command(after_help = CLASSIFY_HELP)]
+    Classify(ClassifyArgs),
+    /// Split article bodies into statements, one row per sentence.
+    #[command(after_help = SEGMENT_HELP)]
+    Segment(SegmentArgs),
     /// Check a corpus before training: counts, duplicates, conflicts, leakage, unknown labels.
     Data {
         #[command(subcommand)]

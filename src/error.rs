@@ -90,6 +90,13 @@ pub enum Error {
         hint: &'static str,
     },
 
+    #[error("row check failed: {rows_in} rows in, but {rows_out} written and {rejected} rejected; no output was kept")]
+    RowCount {
+        rows_in: u64,
+        rows_out: u64,
+        rejected: u64,
+    },
+
     #[error("interrupted")]
     Interrupted,
 
@@ -111,7 +118,10 @@ impl Error {
     /// Whether the error was caused by the user's input (exit code 2) rather than by a
     /// failure inside the tool.
     pub fn is_input_error(&self) -> bool {
-        !matches!(self, Error::Candle(_) | Error::Interrupted)
+        !matches!(
+            self,
+            Error::Candle(_) | Error::Interrupted | Error::RowCount { .. }
+        )
     }
 }
 

@@ -36,6 +36,33 @@ where
     Ok(())
 }
 
+/// Write `path` atomically through a streaming callback that may fail with any library error
+/// (a bad row, an interrupt): the temporary file is removed unless the callback succeeds.
+pub fn write_atomic_stream<T, F>(path: &Path, fill: F) -> Result<T>
+where
+    F: FnOnce(&mut dyn Write) -> Result<T>,
+{
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".stancekit-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(dir, e))?;
+    let value = {
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
+        let value = fill(&mut w)?;
+        w.flush().map_err(|e| Error::io(path, e))?;
+        value
+    };
+    tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
+    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,6 +82,18 @@ mod tests {
             0,
             "temporary file left behind"
         );
+    }
+
+    #[test]
+    fn a_failing_stream_leaves_no_file_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.csv");
+        let err = write_atomic_stream(&target, |w| {
+            w.write_all(b"half").map_err(|e| Error::io("x", e))?;
+            Err::<(), _>(Error::Interrupted)
+        });
+        assert!(matches!(err, Err(Error::Interrupted)));
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
     #[test]

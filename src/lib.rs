@@ -5,6 +5,7 @@
 
 pub mod check;
 pub mod checkpoint;
+pub mod classify;
 pub mod config;
 pub mod data;
 pub mod error;
@@ -14,6 +15,7 @@ pub mod model;
 pub mod progress;
 pub mod report;
 pub mod rng;
+pub mod segment;
 pub mod text;
 pub mod train;
 

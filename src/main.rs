@@ -117,6 +117,8 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Train(args) => train(args),
         Command::Evaluate(args) => evaluate(args),
         Command::Compare(args) => compare(args),
+        Command::Classify(args) => classify(args),
+        Command::Segment(args) => segment(args),
     }
 }
 
@@ -205,6 +207,161 @@ fn compare(args: cli::CompareArgs) -> anyhow::Result<Outcome> {
         print!("{}", render(&c));
     }
     Ok(gate_outcome(&failures))
+}
+
+/// A flag set by Ctrl-C; the streaming loop checks it between batches and stops, leaving no
+/// partial output. A second Ctrl-C exits at once.
+fn interrupt_flag() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let flag = std::sync::Arc::new(AtomicBool::new(false));
+    let handler_flag = flag.clone();
+    let _ = ctrlc::set_handler(move || {
+        if handler_flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\ninterrupt: stopping after this batch; no output file will be left");
+    });
+    flag
+}
+
+fn format_of(f: Option<cli::FormatArg>) -> Option<stancekit::config::FileFormat> {
+    use stancekit::config::FileFormat;
+    f.map(|f| match f {
+        cli::FormatArg::Csv => FileFormat::Csv,
+        cli::FormatArg::Tsv => FileFormat::Tsv,
+        cli::FormatArg::Jsonl => FileFormat::Jsonl,
+        cli::FormatArg::Parquet => FileFormat::Parquet,
+    })
+}
+
+fn io_options(a: &cli::IoArgs) -> stancekit::classify::IoOptions {
+    stancekit::classify::IoOptions {
+        input: a.input.clone(),
+        output: a.output.clone(),
+        input_format: format_of(a.format),
+        output_format: format_of(a.output_format),
+        on_bad_row: match a.on_bad_row {
+            cli::BadRowArg::Error => stancekit::classify::BadRowPolicy::Error,
+            cli::BadRowArg::Skip => stancekit::classify::BadRowPolicy::Skip,
+        },
+        batch_size: a.batch_size,
+        quiet: a.quiet,
+    }
+}
+
+fn classify(args: cli::ClassifyArgs) -> anyhow::Result<Outcome> {
+    use stancekit::classify::{classify_file, ClassifyOptions, LabelOptions, SegmentOptions};
+    if let Some(p) = args.abstain_below {
+        if !(0.0..=1.0).contains(&p) {
+            return Err(stancekit::Error::Input(format!(
+                "--abstain-below {p}: expected a probability between 0 and 1"
+            ))
+            .into());
+        }
+    }
+    stancekit::train::configure_threads(args.threads);
+    let model = stancekit::checkpoint::load(&args.model, &candle_core::Device::Cpu)?;
+    let io = io_options(&args.io);
+    let opts = ClassifyOptions {
+        text_column: args.text_column.clone(),
+        tasks: args.tasks.clone(),
+        labels: LabelOptions {
+            probs: args.probs,
+            top_k: args.top_k,
+            abstain_below: args.abstain_below,
+        },
+        segment: match (args.segment, &args.text_column, &args.id_column) {
+            (true, Some(t), Some(id)) => Some(SegmentOptions {
+                text_column: t.clone(),
+                id_column: id.clone(),
+            }),
+            _ => None,
+        },
+    };
+    let flag = interrupt_flag();
+    let summary = classify_file(&model, &io, &opts, Some(&flag))?;
+    print_summary(&summary, &args.io)?;
+    Ok(Outcome::Ok)
+}
+
+fn segment(args: cli::SegmentArgs) -> anyhow::Result<Outcome> {
+    let io = io_options(&args.io);
+    let opts = stancekit::classify::SegmentOptions {
+        text_column: args.text_column.clone(),
+        id_column: args.id_column.clone(),
+    };
+    let flag = interrupt_flag();
+    let summary = stancekit::classify::segment_file(&io, &opts, Some(&flag))?;
+    print_summary(&summary, &args.io)?;
+    Ok(Outcome::Ok)
+}
+
+/// The end summary, on stdout unless the data itself went to stdout.
+fn print_summary(s: &stancekit::classify::Summary, io: &cli::IoArgs) -> anyhow::Result<()> {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    if io.json {
+        out = serde_json::to_string_pretty(s)? + "\n";
+    } else {
+        let unit = if s.segmented { "articles" } else { "rows" };
+        writeln!(
+            out,
+            "wrote {} ({} rows) in {:.2} s, {:.0} {unit}/s",
+            s.output, s.rows_out, s.seconds, s.rows_per_second
+        )?;
+        if s.segmented {
+            write!(
+                out,
+                "articles in: {}, statements out: {}",
+                s.rows_in, s.rows_out
+            )?;
+            if s.empty_articles > 0 {
+                write!(
+                    out,
+                    " ({} articles without text kept as one empty row)",
+                    s.empty_articles
+                )?;
+            }
+            writeln!(out)?;
+        } else {
+            writeln!(out, "rows in: {}, rows out: {}", s.rows_in, s.rows_out)?;
+        }
+        if s.rejected > 0 {
+            writeln!(
+                out,
+                "rejected: {} bad rows written to {} ({unit} in {} = accounted for {} + rejected {})",
+                s.rejected,
+                s.rejected_file.as_deref().unwrap_or(std::path::Path::new("?")).display(),
+                s.rows_in,
+                s.rows_in - s.rejected,
+                s.rejected
+            )?;
+        }
+        if s.rows_check {
+            writeln!(out, "row check: ok, every input row is accounted for")?;
+        }
+        for (task, c) in &s.tasks {
+            let dist: Vec<String> = c.labels.iter().map(|(l, n)| format!("{l} {n}")).collect();
+            write!(out, "{task}: {}", dist.join(", "))?;
+            if c.abstained > 0 {
+                write!(out, " (abstained: {})", c.abstained)?;
+            }
+            writeln!(out)?;
+        }
+        if !s.tasks.is_empty() {
+            writeln!(
+                out,
+                "empty text: {}, truncated: {}",
+                s.empty_text, s.truncated
+            )?;
+        }
+    }
+    if io.output.as_os_str() == "-" {
+        eprint!("{out}");
+    } else {
+        print!("{out}");
+    }
+    Ok(())
 }
 
 fn train(args: cli::TrainArgs) -> anyhow::Result<Outcome> {
