@@ -69,21 +69,6 @@ impl<'m> ClassifyStage<'m> {
     }
 }
 
-/// Largest forward batch for `bow`: its batch holds a dense rows x unique-n-grams averaging
-/// matrix, so the cost per row grows with the batch; 32 measured fastest (20k rows of 200
-/// characters: 0.95 s at 32, 3.3 s at 256, 8.9 s and 1.9 GB at 2048).
-const BOW_FORWARD_BATCH: usize = 32;
-
-impl ClassifyStage<'_> {
-    fn forward_batch(&self) -> usize {
-        if self.model.config.model == crate::config::ModelKind::Bow {
-            self.batch_size.min(BOW_FORWARD_BATCH)
-        } else {
-            self.batch_size
-        }
-    }
-}
-
 impl Stage for ClassifyStage<'_> {
     fn columns(
         &mut self,
@@ -126,7 +111,7 @@ impl Stage for ClassifyStage<'_> {
             Some(predict_features(
                 self.model.model.as_ref(),
                 &feats,
-                self.forward_batch(),
+                self.batch_size,
             )?)
         };
         for (row, w) in rows.iter_mut().zip(&which) {
