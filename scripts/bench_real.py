@@ -249,6 +249,7 @@ def run_stancekit(kind, suite, spec, splits, binary, tmp, threads):
     for f, (train, dev, test) in enumerate(splits):
         cfg = work / f"fold{f}.toml"
         cfg.write_text(fold_config(shipped, task, f"fold{f}", work / "runs", train, dev, threads))
+        shutil.rmtree(work / "runs" / f"fold{f}", ignore_errors=True)  # a --keep folder may hold an old run
         rc, wall, mb = run_measured([binary, "train", "--json", "-q", "--config", str(cfg)], work / f"train{f}.json")
         if rc != 0:
             return None, f"train failed on fold {f} (exit {rc}): {stderr_tail(work / f'train{f}.json')}"
@@ -312,6 +313,7 @@ def worker(args):
             out = [model.f.predict(ft_text(t) + "\n", 1, 0.0, "strict")[0][1] for t in Xt]
             pred_s += time.perf_counter() - t0
             preds.extend(p[len("__label__"):] for p in out)
+            del model  # free this fold's model (2M buckets x 100 dims) before the next one is built
         else:
             from sklearn.feature_extraction.text import TfidfVectorizer
             from sklearn.svm import LinearSVC

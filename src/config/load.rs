@@ -1,7 +1,7 @@
 //! Reading a config file, applying `--set key=value` overrides, and turning serde's terse
 //! "unknown field" into an error that names the section and suggests the nearest valid key.
 
-use super::{valid::ValidConfig, Config};
+use super::{types::ValidConfig, Config};
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 

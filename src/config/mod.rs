@@ -6,13 +6,14 @@
 //! into typed values that the rest of the library trusts without re-checking.
 
 mod load;
+mod types;
 mod valid;
 
 #[cfg(test)]
 mod tests;
 
 pub use load::{load_config, parse_config, LoadedConfig};
-pub use valid::{
+pub use types::{
     ClassWeightSpec, DataSource, Device, FileFormat, MissingPolicy, ModelKind, OptimizerKind,
     Schedule, TaskSpec, UnknownPolicy, ValidConfig,
 };

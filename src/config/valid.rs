@@ -1,132 +1,11 @@
 //! Validation: the single place where config values are checked. Everything downstream takes a
 //! `ValidConfig` and trusts it, so checks are not repeated (or forgotten) elsewhere.
 
+use super::types::*;
 use super::{ClassWeights, Config};
 use crate::error::{Error, Result};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FileFormat {
-    Csv,
-    Tsv,
-    Jsonl,
-    Parquet,
-}
-
-impl FileFormat {
-    /// `auto` picks by extension; anything else names the format.
-    pub fn resolve(name: &str, path: &Path) -> Result<FileFormat> {
-        let name = if name == "auto" {
-            path.extension()
-                .and_then(|e| e.to_str())
-                .unwrap_or("")
-                .to_ascii_lowercase()
-        } else {
-            name.to_ascii_lowercase()
-        };
-        match name.as_str() {
-            "csv" => Ok(FileFormat::Csv),
-            "tsv" | "tab" => Ok(FileFormat::Tsv),
-            "jsonl" | "ndjson" => Ok(FileFormat::Jsonl),
-            "parquet" | "pq" => Ok(FileFormat::Parquet),
-            other => Err(Error::UnknownFormat {
-                path: path.to_path_buf(),
-                format: other.to_string(),
-            }),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum DataSource {
-    /// One file, split by `[split]`.
-    Single(PathBuf),
-    /// Pre-split files.
-    Files {
-        train: PathBuf,
-        dev: Option<PathBuf>,
-        test: Option<PathBuf>,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum UnknownPolicy {
-    Error,
-    Drop,
-    Map(String),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum MissingPolicy {
-    Error,
-    Ignore,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct TaskSpec {
-    pub name: String,
-    pub column: String,
-    pub labels: Vec<String>,
-    pub label_map: BTreeMap<String, String>,
-    pub unknown: UnknownPolicy,
-    pub missing: MissingPolicy,
-    pub weight: f32,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ModelKind {
-    Bow,
-    Cnn,
-    Transformer,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OptimizerKind {
-    AdamW,
-    Sgd,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Schedule {
-    Constant,
-    Linear,
-    Cosine,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Device {
-    Cpu,
-    Cuda,
-    Auto,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum ClassWeightSpec {
-    None,
-    Balanced,
-    /// Per task, one weight per label in label order.
-    Explicit(BTreeMap<String, Vec<f32>>),
-}
-
-/// A config that passed validation, with resolved paths and typed choices.
-#[derive(Debug, Clone)]
-pub struct ValidConfig {
-    /// The raw config with paths made absolute: what gets saved next to a checkpoint.
-    pub raw: Config,
-    pub config_path: PathBuf,
-    pub source: DataSource,
-    pub delimiter: Option<u8>,
-    pub tasks: Vec<TaskSpec>,
-    pub output_dir: PathBuf,
-    pub model: ModelKind,
-    pub optimizer: OptimizerKind,
-    pub schedule: Schedule,
-    pub device: Device,
-    pub class_weights: ClassWeightSpec,
-    /// Task index used for stratified splitting.
-    pub stratify_task: usize,
-}
+use std::path::Path;
 
 impl Config {
     /// Check every value once. `path` names the file in errors; `base` resolves relative paths.
@@ -529,38 +408,5 @@ impl Config {
             class_weights,
             stratify_task,
         })
-    }
-}
-
-/// Remove `.` and `name/..` components without touching the file system, so messages show
-/// `datasets/x.csv` rather than `configs/../datasets/x.csv`.
-pub fn clean_path(p: &Path) -> PathBuf {
-    use std::path::Component;
-    let mut out: Vec<Component> = Vec::new();
-    for c in p.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    if out.is_empty() {
-        PathBuf::from(".")
-    } else {
-        out.iter().collect()
-    }
-}
-
-impl ValidConfig {
-    /// The folder this run writes to: `<output_dir>/<run.name>`.
-    pub fn run_dir(&self) -> PathBuf {
-        self.output_dir.join(&self.raw.run.name)
-    }
-
-    /// File format for `path` under this config's `data.format`.
-    pub fn format_of(&self, path: &Path) -> Result<FileFormat> {
-        FileFormat::resolve(&self.raw.data.format, path)
     }
 }

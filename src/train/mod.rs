@@ -9,6 +9,7 @@
 pub mod loss;
 pub mod optim;
 mod run;
+mod save;
 pub mod schedule;
 mod state;
 

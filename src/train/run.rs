@@ -1,10 +1,11 @@
 //! The loop itself: steps, evaluation, early stopping, checkpoints, interruption.
 
 use super::loss::cross_entropy;
+use super::save::{flush_best, save_checkpoint, snapshot, Best};
 use super::schedule::{learning_rate, EarlyStopping};
 use super::state::{self, LoopState};
 use super::{Ctx, TrainOptions, TrainSummary};
-use crate::checkpoint::{self, Manifest, FORMAT_VERSION};
+use crate::checkpoint;
 use crate::data::Example;
 use crate::error::{Error, Result};
 use crate::eval::predict::predict_features;
@@ -52,55 +53,6 @@ impl Log {
         if let Some(f) = &mut self.file {
             let _ = writeln!(f, "{v}");
         }
-    }
-}
-
-/// The best weights so far, held in memory: writing a large `bow` table at every improvement
-/// would cost more than the training. It goes to disk at the end, on interruption, and before
-/// a diverging run reports its error.
-struct Best {
-    weights: Vec<(String, Tensor)>,
-    step: usize,
-    metrics: BTreeMap<String, Metrics>,
-    seconds: f64,
-}
-
-fn snapshot(
-    ctx: &Ctx,
-    step: usize,
-    metrics: &BTreeMap<String, Metrics>,
-    seconds: f64,
-) -> Result<Best> {
-    let weights = ctx
-        .model
-        .named_weights()?
-        .into_iter()
-        .map(|(k, t)| Ok((k, t.copy()?)))
-        .collect::<Result<_>>()?;
-    Ok(Best {
-        weights,
-        step,
-        metrics: metrics.clone(),
-        seconds,
-    })
-}
-
-/// Write the held best weights to `model-best/`; returns their sha256 if anything was written.
-fn flush_best(
-    ctx: &Ctx,
-    run_dir: &std::path::Path,
-    best: &mut Option<Best>,
-) -> Result<Option<String>> {
-    match best.take() {
-        Some(b) => Ok(Some(save_checkpoint(
-            ctx,
-            &run_dir.join("model-best"),
-            b.weights,
-            b.step,
-            &b.metrics,
-            b.seconds,
-        )?)),
-        None => Ok(None),
     }
 }
 
@@ -424,50 +376,4 @@ fn metrics_json(metrics: &BTreeMap<String, Metrics>) -> serde_json::Value {
         .map(|(k, m)| (k.clone(), json!({"accuracy": m.accuracy, "macro_f1": m.macro_f1, "weighted_f1": m.weighted_f1})))
         .collect();
     serde_json::Value::Object(map)
-}
-
-fn save_checkpoint(
-    ctx: &Ctx,
-    dir: &std::path::Path,
-    weights: Vec<(String, Tensor)>,
-    step: usize,
-    dev: &BTreeMap<String, Metrics>,
-    seconds: f64,
-) -> Result<String> {
-    let v = &ctx.cfg.valid;
-    let metrics = dev
-        .iter()
-        .map(|(k, m)| {
-            let vals: BTreeMap<String, f64> = [
-                ("accuracy", m.accuracy),
-                ("macro_f1", m.macro_f1),
-                ("weighted_f1", m.weighted_f1),
-            ]
-            .into_iter()
-            .map(|(a, b)| (format!("dev.{a}"), b))
-            .collect();
-            (k.clone(), vals)
-        })
-        .collect();
-    let manifest = Manifest {
-        format_version: FORMAT_VERSION,
-        crate_version: env!("CARGO_PKG_VERSION").to_string(),
-        model_kind: v.raw.model.kind.clone(),
-        seed: v.raw.run.seed,
-        threads: ctx.threads,
-        device: ctx.device_name.clone(),
-        step,
-        data: ctx.data_files.clone(),
-        config_sha256: String::new(),
-        weights_sha256: String::new(),
-        metrics,
-        train_seconds: seconds,
-    };
-    checkpoint::save(
-        dir,
-        weights,
-        &ctx.pipeline_file,
-        &ctx.cfg.resolved_toml,
-        manifest,
-    )
 }
