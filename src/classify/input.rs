@@ -48,8 +48,11 @@ enum Source {
         bytes: u64,
         buf: Vec<u8>,
     },
+    /// Read one slice at a time from disk, so memory does not grow with the file.
     Parquet {
-        df: DataFrame,
+        file: PathBuf,
+        total: usize,
+        kinds: Vec<(String, ColKind)>,
         next: usize,
         // Keeps a buffered stdin alive until the reader is dropped.
         _tmp: Option<tempfile::NamedTempFile>,
@@ -142,11 +145,7 @@ impl RowReader {
     /// give text (jsonl numbers still come back unquoted in jsonl).
     pub fn column_kinds(&self) -> Vec<(String, ColKind)> {
         match &self.source {
-            Source::Parquet { df, .. } => df
-                .columns()
-                .iter()
-                .map(|c| (c.name().to_string(), kind_of(c.dtype())))
-                .collect(),
+            Source::Parquet { kinds, .. } => kinds.clone(),
             _ => self
                 .columns
                 .iter()
@@ -170,7 +169,7 @@ impl RowReader {
     /// Rows in a parquet file (0 for other formats, which are not counted ahead).
     pub fn total_rows(&self) -> u64 {
         match &self.source {
-            Source::Parquet { df, .. } => df.height() as u64,
+            Source::Parquet { total, .. } => *total as u64,
             _ => 0,
         }
     }
@@ -212,11 +211,13 @@ impl RowReader {
                 Err(e) => Err(csv_error(&self.path, e)),
             },
             Source::Jsonl { .. } => self.next_json(),
-            Source::Parquet { df, next, .. } => {
-                if *next >= df.height() {
+            Source::Parquet {
+                file, total, next, ..
+            } => {
+                if *next >= *total {
                     return Ok(None);
                 }
-                let slice = df.slice(*next as i64, PARQUET_SLICE);
+                let slice = read_parquet(&self.path, file, Some((*next, PARQUET_SLICE)))?;
                 let first_line = *next as u64 + 1;
                 *next += slice.height();
                 let rows = parquet_rows(&self.path, &slice, first_line)?;
@@ -313,6 +314,18 @@ impl RowReader {
     }
 }
 
+/// Read `slice` (offset, rows) of a parquet file; `path` names it in errors.
+fn read_parquet(path: &Path, file: &Path, slice: Option<(usize, usize)>) -> Result<DataFrame> {
+    let f = std::fs::File::open(file).map_err(|e| Error::io(path, e))?;
+    ParquetReader::new(f)
+        .with_slice(slice)
+        .finish()
+        .map_err(|e| Error::Table {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+}
+
 fn open_parquet(path: &Path) -> Result<RowReader> {
     let (file_path, tmp) = if path == Path::new("-") {
         let mut tmp = tempfile::NamedTempFile::new().map_err(|e| Error::io("stdin", e))?;
@@ -322,22 +335,31 @@ fn open_parquet(path: &Path) -> Result<RowReader> {
     } else {
         (path.to_path_buf(), None)
     };
-    let file = std::fs::File::open(&file_path).map_err(|e| Error::io(path, e))?;
-    let df = ParquetReader::new(file)
-        .finish()
-        .map_err(|e| Error::Table {
-            path: path.to_path_buf(),
-            message: e.to_string(),
+    // Only the schema (a zero-row slice) and the row count are read up front.
+    let head = read_parquet(path, &file_path, Some((0, 0)))?;
+    let total = std::fs::File::open(&file_path)
+        .map_err(|e| Error::io(path, e))
+        .and_then(|f| {
+            ParquetReader::new(f).num_rows().map_err(|e| Error::Table {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })
         })?;
     Ok(RowReader {
         path: path.to_path_buf(),
-        columns: df
+        columns: head
             .get_column_names()
             .iter()
             .map(|c| c.to_string())
             .collect(),
         source: Source::Parquet {
-            df,
+            kinds: head
+                .columns()
+                .iter()
+                .map(|c| (c.name().to_string(), kind_of(c.dtype())))
+                .collect(),
+            file: file_path,
+            total,
             next: 0,
             _tmp: tmp,
         },
