@@ -20,8 +20,10 @@ Tools:
   stancekit-bow, stancekit-cnn, stancekit-transformer
                 the shipped configs/<suite>-<kind>.toml ([text], [model], [train] copied; [data]
                 pointed at the fold files; train.threads = --threads). SST-2 has only bow.
-                cnn and transformer are OPT-IN (not in the default --tools): on a 2-core machine
-                they do not fit in the 30-minute budget of the default run.
+                cnn and transformer are OPT-IN (not in the default --tools): on a shared 2-core
+                machine 5 folds took ~6-7 min per PLV view for cnn and ~18 min per view for
+                transformer (vs ~2 min for the whole default run), so all of them together do
+                not fit the 30-minute budget.
   fasttext      fasttext-wheel train_supervised, wordNgrams=2, thread=--threads; PLV: epoch 25,
                 lr 0.5; SST-2: fastText defaults (epoch 5, lr 0.1). Text is lower-cased with
                 punctuation split off. Predictions use the low-level binding

@@ -4,7 +4,7 @@
 //! Positions whose window runs past a text's real length are masked before pooling, so a
 //! text gets the same features whether it is padded inside a batch or not.
 
-use super::{apply_heads, dropout, pad_ids, task_heads, Batch, Classifier};
+use super::{apply_heads, dropout, task_heads, Batch, Classifier};
 use crate::config::ModelConfig;
 use crate::text::Features;
 use candle_core::{Device, Result, Tensor};
@@ -84,19 +84,7 @@ fn conv_unfolded(conv: &Conv1d, x: &Tensor, k: usize, positions: usize) -> Resul
 
 impl Classifier for Cnn {
     fn batch(&self, feats: &[&Features], _train: bool) -> Result<Batch> {
-        let (ids, mask, lengths) = pad_ids(feats, self.max_kernel(), &self.device)?;
-        Ok(Batch {
-            size: feats.len(),
-            bag_local: None,
-            bag_segment: None,
-            bag_scale: None,
-            bag_ids: Vec::new(),
-            bag_rows: None,
-            ids: Some(ids),
-            mask: Some(mask),
-            lengths,
-            dropout_seed: None,
-        })
+        Batch::sequence(feats, self.max_kernel(), &self.device)
     }
 
     fn forward_t(&self, batch: &Batch, train: bool) -> Result<Vec<Tensor>> {
@@ -130,13 +118,6 @@ impl Classifier for Cnn {
 
     fn varmap(&self) -> &VarMap {
         &self.varmap
-    }
-
-    fn named_weights(&self) -> Result<Vec<(String, Tensor)>> {
-        Ok(super::sorted_vars(&self.varmap)
-            .into_iter()
-            .map(|(k, v)| (k, v.as_tensor().clone()))
-            .collect())
     }
 
     fn device(&self) -> &Device {

@@ -40,6 +40,25 @@ pub struct Batch {
     pub dropout_seed: Option<u64>,
 }
 
+impl Batch {
+    /// A padded batch of word-id sequences, for the sequence models.
+    pub fn sequence(feats: &[&Features], min_len: usize, device: &Device) -> Result<Batch> {
+        let (ids, mask, lengths) = pad_ids(feats, min_len, device)?;
+        Ok(Batch {
+            size: feats.len(),
+            bag_local: None,
+            bag_segment: None,
+            bag_scale: None,
+            bag_ids: Vec::new(),
+            bag_rows: None,
+            ids: Some(ids),
+            mask: Some(mask),
+            lengths,
+            dropout_seed: None,
+        })
+    }
+}
+
 /// Everything a training loop, `evaluate` and `classify` need from an architecture.
 pub trait Classifier {
     /// Logits, one `[B, labels]` tensor per task. Softmax is left to callers that need
@@ -57,8 +76,13 @@ pub trait Classifier {
         None
     }
 
-    /// Every weight for saving, by name (dense variables plus any sparse table).
-    fn named_weights(&self) -> Result<Vec<(String, Tensor)>>;
+    /// Every weight for saving, by name: the dense variables (plus, for `bow`, its table).
+    fn named_weights(&self) -> Result<Vec<(String, Tensor)>> {
+        Ok(sorted_vars(self.varmap())
+            .into_iter()
+            .map(|(k, v)| (k, v.as_tensor().clone()))
+            .collect())
+    }
 
     fn device(&self) -> &Device;
 }

@@ -6,7 +6,7 @@
 //! inference), so training through them silently leaves everything below them untrained. This
 //! model uses the differentiable compositions `layer_norm_slow` and `softmax` instead.
 
-use super::{apply_heads, dropout, pad_ids, task_heads, Batch, Classifier};
+use super::{apply_heads, dropout, task_heads, Batch, Classifier};
 use crate::config::ModelConfig;
 use crate::text::Features;
 use candle_core::{Device, Result, Tensor, D};
@@ -114,19 +114,7 @@ impl Transformer {
 
 impl Classifier for Transformer {
     fn batch(&self, feats: &[&Features], _train: bool) -> Result<Batch> {
-        let (ids, mask, lengths) = pad_ids(feats, 1, &self.device)?;
-        Ok(Batch {
-            size: feats.len(),
-            bag_local: None,
-            bag_segment: None,
-            bag_scale: None,
-            bag_ids: Vec::new(),
-            bag_rows: None,
-            ids: Some(ids),
-            mask: Some(mask),
-            lengths,
-            dropout_seed: None,
-        })
+        Batch::sequence(feats, 1, &self.device)
     }
 
     fn forward_t(&self, batch: &Batch, train: bool) -> Result<Vec<Tensor>> {
@@ -159,13 +147,6 @@ impl Classifier for Transformer {
 
     fn varmap(&self) -> &VarMap {
         &self.varmap
-    }
-
-    fn named_weights(&self) -> Result<Vec<(String, Tensor)>> {
-        Ok(super::sorted_vars(&self.varmap)
-            .into_iter()
-            .map(|(k, v)| (k, v.as_tensor().clone()))
-            .collect())
     }
 
     fn device(&self) -> &Device {
