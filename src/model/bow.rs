@@ -70,6 +70,9 @@ impl SparseTable {
 
 pub struct Bow {
     table: SparseTable,
+    /// Scratch map from table row to its slot in the current batch (`u32::MAX` = absent),
+    /// reused so that batching costs O(entries), not a sort of them.
+    slots: std::cell::RefCell<Vec<u32>>,
     hidden: Option<Linear>,
     heads: Vec<Linear>,
     dropout: f32,
@@ -96,6 +99,7 @@ impl Bow {
             (None, cfg.dim)
         };
         Ok(Bow {
+            slots: std::cell::RefCell::new(vec![u32::MAX; rows]),
             table,
             hidden,
             heads: task_heads(width, heads, &vb)?,
@@ -108,21 +112,32 @@ impl Bow {
 
 impl Classifier for Bow {
     fn batch(&self, feats: &[&Features], train: bool) -> Result<Batch> {
-        let mut ids: Vec<u32> = feats.iter().flat_map(|f| f.bag.iter().copied()).collect();
-        ids.sort_unstable();
-        ids.dedup();
         let n: usize = feats.iter().map(|f| f.bag.len()).sum();
         let (mut local, mut segment, mut scale) = (
             Vec::with_capacity(n),
             Vec::with_capacity(n),
             Vec::with_capacity(n),
         );
-        for (b, f) in feats.iter().enumerate() {
-            let inv = 1.0 / f.bag.len() as f32;
-            for id in &f.bag {
-                local.push(ids.binary_search(id).unwrap_or(0) as u32);
-                segment.push(b as u32);
-                scale.push(inv);
+        // Unique rows in order of first appearance. The order does not change any result:
+        // pooling and gradients accumulate per entry, in entry order, either way.
+        let mut ids: Vec<u32> = Vec::new();
+        {
+            let mut slots = self.slots.borrow_mut();
+            for (b, f) in feats.iter().enumerate() {
+                let inv = 1.0 / f.bag.len() as f32;
+                for &id in &f.bag {
+                    let slot = &mut slots[id as usize];
+                    if *slot == u32::MAX {
+                        *slot = ids.len() as u32;
+                        ids.push(id);
+                    }
+                    local.push(*slot);
+                    segment.push(b as u32);
+                    scale.push(inv);
+                }
+            }
+            for &id in &ids {
+                slots[id as usize] = u32::MAX;
             }
         }
         let rows = self.table.gather(&ids, &self.device)?;

@@ -27,7 +27,8 @@ pub struct Batch {
     pub bag_local: Option<Tensor>,
     pub bag_segment: Option<Tensor>,
     pub bag_scale: Option<Tensor>,
-    /// `bow`: the unique bag-row ids, ascending; `bag_rows` holds their embeddings.
+    /// `bow`: the unique bag-row ids, in order of first appearance; `bag_rows` holds their
+    /// embeddings.
     pub bag_ids: Vec<u32>,
     pub bag_rows: Option<Var>,
     /// Sequence models: `[B, T]` word ids (u32), padded with `PAD_ID`.

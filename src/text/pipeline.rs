@@ -115,12 +115,23 @@ impl TextPipeline {
                 }
             }
             if c.char_ngrams_max > 0 {
+                // Hash byte slices of "<word>" at char boundaries: the same values as hashing
+                // each n-gram as a string, without allocating one per n-gram.
+                let mut word = String::new();
+                let mut starts: Vec<usize> = Vec::new();
                 for t in &tokens {
-                    let chars: Vec<char> = format!("<{t}>").chars().collect();
-                    for n in c.char_ngrams_min..=c.char_ngrams_max {
-                        for win in chars.windows(n) {
-                            let s: String = win.iter().collect();
-                            bag.push((base + fnv1a(s.as_bytes()) % buckets) as u32);
+                    word.clear();
+                    word.push('<');
+                    word.push_str(t);
+                    word.push('>');
+                    starts.clear();
+                    starts.extend(word.char_indices().map(|(i, _)| i));
+                    starts.push(word.len());
+                    let chars = starts.len() - 1;
+                    for n in c.char_ngrams_min..=c.char_ngrams_max.min(chars) {
+                        for i in 0..=chars - n {
+                            let gram = &word.as_bytes()[starts[i]..starts[i + n]];
+                            bag.push((base + fnv1a(gram) % buckets) as u32);
                         }
                     }
                 }
@@ -211,6 +222,31 @@ mod tests {
         assert!(f.bag.iter().all(|&i| (i as usize) < p.bag_rows()));
         // 4 words + 3 bigrams + 2 trigrams + char n-grams.
         assert!(f.bag.len() > 9);
+    }
+
+    #[test]
+    fn char_ngrams_hash_like_one_string_per_ngram() {
+        let c = TextConfig {
+            word_ngrams: 1,
+            char_ngrams_min: 2,
+            char_ngrams_max: 5,
+            ..cfg()
+        };
+        let p = TextPipeline::fit(&c, ["x"]);
+        let f = p.features("Côte d'Ivoire a ñu");
+        // The straightforward version: build every n-gram as a String, then hash it.
+        let base = p.vocab_rows() as u64;
+        let mut expected = Vec::new();
+        for t in tokenize(&c, "Côte d'Ivoire a ñu") {
+            let chars: Vec<char> = format!("<{t}>").chars().collect();
+            for n in 2..=5 {
+                for win in chars.windows(n) {
+                    let s: String = win.iter().collect();
+                    expected.push((base + fnv1a(s.as_bytes()) % 1000) as u32);
+                }
+            }
+        }
+        assert_eq!(f.bag, expected);
     }
 
     #[test]
