@@ -10,30 +10,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomic_with(path, |w| w.write_all(bytes))
 }
 
-/// Write `path` atomically through a writer callback. The temporary file is removed if the
-/// callback fails.
+/// Write `path` atomically through a writer callback that fails with an I/O error. The
+/// temporary file is removed if the callback fails.
 pub fn write_atomic_with<F>(path: &Path, fill: F) -> Result<()>
 where
-    F: FnOnce(&mut std::io::BufWriter<&mut std::fs::File>) -> std::io::Result<()>,
+    F: FnOnce(&mut dyn Write) -> std::io::Result<()>,
 {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".stancekit-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(dir, e))?;
-    {
-        let mut w = std::io::BufWriter::new(tmp.as_file_mut());
-        fill(&mut w).map_err(|e| Error::io(path, e))?;
-        w.flush().map_err(|e| Error::io(path, e))?;
-    }
-    tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
+    write_atomic_stream(path, |w| fill(w).map_err(|e| Error::io(path, e)))
 }
 
 /// Write `path` atomically through a streaming callback that may fail with any library error

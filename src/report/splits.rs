@@ -4,7 +4,7 @@
 use super::build::{evaluate_rows, ReportSettings};
 use super::input::rows_from_records;
 use super::write::write_report;
-use crate::checkpoint;
+use crate::checkpoint::LoadedModel;
 use crate::config::ValidConfig;
 use crate::data::{load_corpus, Part};
 use crate::error::Result;
@@ -13,16 +13,14 @@ use std::path::{Path, PathBuf};
 /// Default bootstrap for reports written without a command line.
 pub const DEFAULT_RESAMPLES: usize = 1000;
 
-/// Write `report-dev/` and `report-test/` under `run_dir` for the splits that have rows;
-/// returns the folders written.
+/// Write `report-dev/` and `report-test/` under `run_dir` for the splits that have rows, with
+/// the already loaded best `model`; returns the folders written.
 pub fn write_split_reports(
     cfg: &ValidConfig,
     run_dir: &Path,
-    best_dir: &Path,
-    device: &candle_core::Device,
+    model: &LoadedModel,
 ) -> Result<Vec<PathBuf>> {
     let corpus = load_corpus(cfg)?;
-    let model = checkpoint::load(best_dir, device)?;
     let settings = ReportSettings {
         resamples: DEFAULT_RESAMPLES,
         seed: 0,
@@ -37,7 +35,7 @@ pub fn write_split_reports(
             continue;
         };
         let input = rows_from_records(cfg, &split.records, corpus.file(first), name);
-        let ev = evaluate_rows(&model, input, &settings)?;
+        let ev = evaluate_rows(model, input, &settings)?;
         let dir = run_dir.join(format!("report-{name}"));
         write_report(&dir, &ev)?;
         written.push(dir);

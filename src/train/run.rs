@@ -215,16 +215,22 @@ pub fn run(mut ctx: Ctx, mut st: LoopState, opts: &TrainOptions) -> Result<Train
             .map(|m| m.weights_sha256)
             .unwrap_or(last_sha),
     };
-    let test = match &ctx.test {
-        Some((ex, feats)) => {
-            let best = checkpoint::load(&best_dir, ctx.model.device())?;
-            let probs = predict_features(best.model.as_ref(), feats, EVAL_BATCH)?;
-            task_metrics(&ctx, ex, &probs.probs).0
-        }
-        None => BTreeMap::new(),
+    // The best model is loaded (and its hash checked) once, and only when a held-out split
+    // needs it for test metrics and the dev/test reports.
+    let (test, reports) = if ctx.dev.is_some() || ctx.test.is_some() {
+        let best = checkpoint::load(&best_dir, ctx.model.device())?;
+        let test = match &ctx.test {
+            Some((ex, feats)) => {
+                let probs = predict_features(best.model.as_ref(), feats, EVAL_BATCH)?;
+                task_metrics(&ctx, ex, &probs.probs).0
+            }
+            None => BTreeMap::new(),
+        };
+        let reports = crate::report::splits::write_split_reports(&v, &run_dir, &best)?;
+        (test, reports)
+    } else {
+        (BTreeMap::new(), Vec::new())
     };
-    let reports =
-        crate::report::splits::write_split_reports(&v, &run_dir, &best_dir, ctx.model.device())?;
     let _ = std::fs::remove_dir_all(run_dir.join(super::RESUME_DIR));
     Ok(TrainSummary {
         reports,
