@@ -6,6 +6,7 @@
 
 use crate::config::{parse_config, ValidConfig};
 use crate::error::{Error, Result};
+use crate::model::pretrained::{EncoderFiles, EncoderRecord, LoadedEncoder};
 use crate::model::{self, Classifier};
 
 use crate::text::TextPipeline;
@@ -21,6 +22,8 @@ pub const WEIGHTS: &str = "model.safetensors";
 pub const MANIFEST: &str = "manifest.json";
 pub const CONFIG: &str = "config.toml";
 pub const PIPELINE: &str = "pipeline.json";
+/// Where `--bundle` puts a copy of a pretrained model's encoder.
+pub const ENCODER_DIR: &str = "encoder";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct DataFile {
@@ -43,6 +46,9 @@ pub struct Manifest {
     /// Dev (and test) metrics per task at this checkpoint, by metric name.
     pub metrics: BTreeMap<String, BTreeMap<String, f64>>,
     pub train_seconds: f64,
+    /// `pretrained`: the encoder this model was trained on (it is not in the weights file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoder: Option<EncoderRecord>,
 }
 
 /// What `pipeline.json` holds: the tasks' label lists and the text pipeline state.
@@ -225,22 +231,67 @@ pub fn load(dir: &Path, device: &Device) -> Result<LoadedModel> {
     let config_text =
         std::fs::read_to_string(&config_path).map_err(|e| Error::io(&config_path, e))?;
     let config = parse_config(&config_text, &config_path, &[])?.valid;
-    let pipeline = pipeline_file.text.reindex();
-    let rows = if config.model == crate::config::ModelKind::Bow {
-        pipeline.bag_rows()
-    } else {
-        pipeline.vocab_rows()
-    };
     let heads: Vec<usize> = pipeline_file.tasks.iter().map(|t| t.labels.len()).collect();
-    let mut model = model::build(
-        config.model,
-        &config.raw.model,
-        rows,
-        pipeline.config.max_tokens,
-        &heads,
-        config.raw.run.seed,
-        device,
-    )?;
+    let (mut model, pipeline) = match &config.pretrained {
+        Some(spec) => {
+            let expected = manifest.encoder.as_ref().ok_or_else(|| {
+                bad(format!(
+                    "{MANIFEST} has no encoder record (a pretrained model needs one)"
+                ))
+            })?;
+            let bundled = dir.join(ENCODER_DIR);
+            let from = if bundled.is_dir() {
+                bundled
+            } else {
+                spec.path.clone()
+            };
+            let enc = LoadedEncoder::load(&from, spec, device).map_err(|e| {
+                bad(format!(
+                    "cannot load the encoder it was trained with ({e}); it expects {} with model.safetensors sha256 {}. Restore that folder, or bundle the encoder into the checkpoint where it is available (`stancekit bundle`)",
+                    expected.path, expected.weights_sha256
+                ))
+            })?;
+            let diffs = enc.record.differences(expected);
+            if !diffs.is_empty() {
+                return Err(bad(format!(
+                    "the encoder at {} is not the one this model was trained with: {} differ (model.safetensors sha256 {}, expected {})",
+                    from.display(),
+                    diffs.join(", "),
+                    enc.record.weights_sha256,
+                    expected.weights_sha256
+                )));
+            }
+            let model = model::build_pretrained(
+                spec,
+                &config.raw.model,
+                &enc,
+                &heads,
+                config.raw.run.seed,
+                device,
+            )?;
+            let pipeline =
+                TextPipeline::for_encoder(pipeline_file.text.config.clone(), enc.tokenizer);
+            (model, pipeline)
+        }
+        None => {
+            let pipeline = pipeline_file.text.reindex();
+            let rows = if config.model == crate::config::ModelKind::Bow {
+                pipeline.bag_rows()
+            } else {
+                pipeline.vocab_rows()
+            };
+            let model = model::build(
+                config.model,
+                &config.raw.model,
+                rows,
+                pipeline.config.max_tokens,
+                &heads,
+                config.raw.run.seed,
+                device,
+            )?;
+            (model, pipeline)
+        }
+    };
     let weights = load_tensors(&dir.join(WEIGHTS), device)?;
     model::load_weights(model.as_mut(), &weights)
         .map_err(|e| bad(format!("weights do not fit the model: {e}")))?;
@@ -252,4 +303,48 @@ pub fn load(dir: &Path, device: &Device) -> Result<LoadedModel> {
         manifest,
         dir: dir.to_path_buf(),
     })
+}
+
+/// Copy a pretrained model's encoder into `dir/encoder/`, so the checkpoint loads without the
+/// original folder. The files are checked against the manifest's hashes first.
+pub fn bundle_encoder(dir: &Path) -> Result<PathBuf> {
+    let bad = |message: String| Error::Checkpoint {
+        path: dir.to_path_buf(),
+        message,
+    };
+    let manifest = read_manifest(dir)?;
+    let record = manifest.encoder.ok_or_else(|| {
+        bad("not a pretrained-encoder checkpoint: there is no encoder to bundle".into())
+    })?;
+    let target = dir.join(ENCODER_DIR);
+    if target.is_dir() {
+        return Ok(target);
+    }
+    let src = PathBuf::from(&record.path);
+    let files = EncoderFiles::locate(&src)?;
+    let staging = tempfile::Builder::new()
+        .prefix(".stancekit-encoder-")
+        .tempdir_in(dir)
+        .map_err(|e| Error::io(dir, e))?;
+    for name in files.file_names() {
+        std::fs::copy(src.join(name), staging.path().join(name))
+            .map_err(|e| Error::io(src.join(name), e))?;
+    }
+    let copied = EncoderRecord {
+        path: record.path.clone(),
+        weights_sha256: sha256_file(&staging.path().join(model::pretrained::WEIGHTS_FILE))?,
+        config_sha256: sha256_file(&staging.path().join(model::pretrained::CONFIG_FILE))?,
+        tokenizer_file: files.tokenizer_file.to_string(),
+        tokenizer_sha256: sha256_file(&staging.path().join(files.tokenizer_file))?,
+    };
+    let diffs = copied.differences(&record);
+    if !diffs.is_empty() {
+        return Err(bad(format!(
+            "the encoder at {} changed since training ({} differ); not bundling it",
+            src.display(),
+            diffs.join(", ")
+        )));
+    }
+    std::fs::rename(staging.keep(), &target).map_err(|e| Error::io(&target, e))?;
+    Ok(target)
 }

@@ -161,7 +161,8 @@ pub enum Command {
     #[command(after_help = "Examples:
   stancekit train --config configs/diplomatic.toml
   stancekit train --config configs/diplomatic.toml --set train.epochs=3 --set model.kind=cnn
-  stancekit train --resume checkpoints/diplomatic        # continue after Ctrl-C")]
+  stancekit train --resume checkpoints/diplomatic        # continue after Ctrl-C
+  stancekit train --config configs/diplomatic-minilm.toml --bundle   # encoder copied in")]
     Train(TrainArgs),
     /// Evaluate a checkpoint on a labelled file: metrics with bootstrap CIs, calibration,
     /// confusions; writes report.json, report.md, report.html and predictions.csv.
@@ -195,6 +196,15 @@ Examples:
     /// Split article bodies into statements, one row per sentence.
     #[command(after_help = SEGMENT_HELP)]
     Segment(SegmentArgs),
+    /// Copy a pretrained model's encoder into its checkpoint, so it loads without the
+    /// original encoder folder (checked against the hashes recorded at training time).
+    #[command(after_help = "Examples:
+  stancekit bundle checkpoints/diplomatic-minilm/model-best")]
+    Bundle {
+        /// The checkpoint folder (e.g. checkpoints/<run>/model-best).
+        #[arg(value_name = "CHECKPOINT")]
+        checkpoint: PathBuf,
+    },
     /// Check a corpus before training: counts, duplicates, conflicts, leakage, unknown labels.
     Data {
         #[command(subcommand)]
@@ -238,6 +248,10 @@ pub struct TrainArgs {
     /// Print the final summary as JSON.
     #[arg(long)]
     pub json: bool,
+    /// kind = "pretrained": copy the encoder into model-best/ and model-last/, so the
+    /// checkpoints load without the original encoder folder.
+    #[arg(long)]
+    pub bundle: bool,
 }
 
 #[derive(Debug, Subcommand)]

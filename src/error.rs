@@ -83,6 +83,10 @@ pub enum Error {
     #[error("checkpoint {path}: {message}")]
     Checkpoint { path: PathBuf, message: String },
 
+    /// A pretrained encoder folder that is missing, incomplete or not the one expected.
+    #[error("encoder {path}: {message}")]
+    Encoder { path: PathBuf, message: String },
+
     #[error("training stopped at step {step}: loss is {value} ({hint})")]
     NonFiniteLoss {
         step: usize,

@@ -119,6 +119,11 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Compare(args) => compare(args),
         Command::Classify(args) => classify(args),
         Command::Segment(args) => segment(args),
+        Command::Bundle { checkpoint } => {
+            let to = stancekit::checkpoint::bundle_encoder(&checkpoint)?;
+            println!("encoder bundled into {}", to.display());
+            Ok(Outcome::Ok)
+        }
     }
 }
 
@@ -381,6 +386,7 @@ fn train(args: cli::TrainArgs) -> anyhow::Result<Outcome> {
         quiet: args.quiet,
         interrupt: Some(flag),
         stop_after_steps: None,
+        bundle: args.bundle,
     };
     let (result, run_dir) = match (&args.resume, &args.config) {
         (Some(dir), _) => (resume(dir, &opts), dir.clone()),

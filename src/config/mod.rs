@@ -6,6 +6,7 @@
 //! into typed values that the rest of the library trusts without re-checking.
 
 mod load;
+mod pretrained;
 mod types;
 mod valid;
 
@@ -14,8 +15,8 @@ mod tests;
 
 pub use load::{load_config, parse_config, LoadedConfig};
 pub use types::{
-    ClassWeightSpec, DataSource, Device, FileFormat, MissingPolicy, ModelKind, OptimizerKind,
-    Schedule, TaskSpec, UnknownPolicy, ValidConfig,
+    ClassWeightSpec, DataSource, Device, EncoderMode, FileFormat, MissingPolicy, ModelKind,
+    OptimizerKind, Pooling, PretrainedSpec, Schedule, TaskSpec, UnknownPolicy, ValidConfig,
 };
 
 use serde::{Deserialize, Serialize};
@@ -180,6 +181,14 @@ pub struct ModelConfig {
     pub layers: usize,
     pub heads: usize,
     pub ff_dim: usize,
+    /// `pretrained`: a local folder in Hugging Face layout.
+    pub path: String,
+    pub mode: String,
+    pub pooling: String,
+    pub normalize: bool,
+    pub max_seq_len: usize,
+    pub finetune_layers: usize,
+    pub cache_dir: String,
 }
 
 impl Default for ModelConfig {
@@ -194,6 +203,13 @@ impl Default for ModelConfig {
             layers: 2,
             heads: 4,
             ff_dim: 256,
+            path: String::new(),
+            mode: "frozen".into(),
+            pooling: "mean".into(),
+            normalize: true,
+            max_seq_len: 128,
+            finetune_layers: 2,
+            cache_dir: String::new(),
         }
     }
 }
@@ -220,6 +236,7 @@ pub struct TrainConfig {
     pub batch_size: usize,
     pub optimizer: String,
     pub lr: f64,
+    pub encoder_lr: f64,
     pub weight_decay: f64,
     pub momentum: f64,
     pub schedule: String,
@@ -242,6 +259,7 @@ impl Default for TrainConfig {
             batch_size: 32,
             optimizer: "adamw".into(),
             lr: 0.001,
+            encoder_lr: 0.00005,
             weight_decay: 0.0,
             momentum: 0.9,
             schedule: "constant".into(),

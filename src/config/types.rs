@@ -79,6 +79,36 @@ pub enum ModelKind {
     Bow,
     Cnn,
     Transformer,
+    Pretrained,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EncoderMode {
+    /// Embeddings computed once (and cached); only the heads train.
+    Frozen,
+    /// The top layers train with the heads.
+    Finetune,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pooling {
+    Mean,
+    Cls,
+}
+
+/// `[model]` settings of a `pretrained` model, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PretrainedSpec {
+    /// The encoder folder (absolute).
+    pub path: PathBuf,
+    pub mode: EncoderMode,
+    pub pooling: Pooling,
+    pub normalize: bool,
+    pub max_seq_len: usize,
+    /// Layers trained in `finetune` mode (0 = all); 0 in `frozen` mode.
+    pub finetune_layers: usize,
+    /// Where frozen embeddings are cached.
+    pub cache_dir: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,6 +150,8 @@ pub struct ValidConfig {
     pub tasks: Vec<TaskSpec>,
     pub output_dir: PathBuf,
     pub model: ModelKind,
+    /// Set when `model` is `Pretrained`.
+    pub pretrained: Option<PretrainedSpec>,
     pub optimizer: OptimizerKind,
     pub schedule: Schedule,
     pub device: Device,

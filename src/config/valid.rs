@@ -244,10 +244,11 @@ impl Config {
             "bow" => ModelKind::Bow,
             "cnn" => ModelKind::Cnn,
             "transformer" => ModelKind::Transformer,
+            "pretrained" => ModelKind::Pretrained,
             other => {
                 return Err(err(
                     "model.kind",
-                    format!("expected bow, cnn or transformer, got `{other}`"),
+                    format!("expected bow, cnn, transformer or pretrained, got `{other}`"),
                 ))
             }
         };
@@ -285,6 +286,15 @@ impl Config {
                 ));
             }
         }
+
+        let pretrained = if model == ModelKind::Pretrained {
+            let spec = self.pretrained_spec(&resolve, &err)?;
+            self.model.path = spec.path.display().to_string();
+            self.model.cache_dir = spec.cache_dir.display().to_string();
+            Some(spec)
+        } else {
+            None
+        };
 
         // [train]
         let t = &self.train;
@@ -402,6 +412,7 @@ impl Config {
             tasks,
             output_dir,
             model,
+            pretrained,
             optimizer,
             schedule,
             device,

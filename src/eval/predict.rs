@@ -43,22 +43,32 @@ pub fn predict(
     predict_features(model, &feats, batch_size)
 }
 
+/// Predict featurised texts in batches of `batch_size`, keeping input order. Sequence models
+/// batch texts of similar length together (fewer padding tokens); each row's result does
+/// not depend on which rows share its batch.
 pub fn predict_features(
     model: &dyn Classifier,
     feats: &[Features],
     batch_size: usize,
 ) -> Result<Predictions> {
+    let order: Vec<usize> = if model.sort_by_length() {
+        crate::model::pretrained::cache::length_order(feats)
+    } else {
+        (0..feats.len()).collect()
+    };
     let mut probs: Vec<Vec<Vec<f32>>> = Vec::new();
-    for chunk in feats.chunks(batch_size.max(1)) {
-        let refs: Vec<&Features> = chunk.iter().collect();
+    for chunk in order.chunks(batch_size.max(1)) {
+        let refs: Vec<&Features> = chunk.iter().map(|&i| &feats[i]).collect();
         let batch = model.batch(&refs, false)?;
         let logits = model.forward_t(&batch, false)?;
         if probs.is_empty() {
-            probs = vec![Vec::with_capacity(feats.len()); logits.len()];
+            probs = vec![vec![Vec::new(); feats.len()]; logits.len()];
         }
         for (t, l) in logits.iter().enumerate() {
             let p = candle_nn::ops::softmax_last_dim(l)?.to_device(&candle_core::Device::Cpu)?;
-            probs[t].extend(p.to_vec2::<f32>()?);
+            for (&i, row) in chunk.iter().zip(p.to_vec2::<f32>()?) {
+                probs[t][i] = row;
+            }
         }
     }
     Ok(Predictions { probs })

@@ -156,6 +156,7 @@ impl Classifier for Bow {
             mask: None,
             lengths: feats.iter().map(|f| f.bag.len()).collect(),
             dropout_seed: None,
+            pooled: None,
         })
     }
 

@@ -9,9 +9,13 @@ pub const INIT_STREAM: u64 = 0x1417;
 pub const DROPOUT_STREAM: u64 = 0xd40b;
 
 /// Overwrite every variable: linear and conv weights uniform in ±1/sqrt(fan_in) (PyTorch's
-/// default scale), biases zero, layer-norm gains one, embeddings normal(0, 0.1).
+/// default scale), biases zero, layer-norm gains one, embeddings normal(0, 0.1). Pretrained
+/// encoder weights being fine-tuned (`encoder.`) keep their trained values.
 pub fn reinit(varmap: &VarMap, rng: &mut SeededRng) -> Result<()> {
     for (name, var) in super::sorted_vars(varmap) {
+        if name.starts_with(super::pretrained::TUNED_PREFIX) {
+            continue;
+        }
         let shape = var.shape().clone();
         let n = shape.elem_count();
         let dims = shape.dims();

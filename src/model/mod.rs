@@ -7,10 +7,12 @@
 mod bow;
 mod cnn;
 pub mod init;
+pub mod pretrained;
 mod transformer;
 
 pub use bow::{Bow, SparseTable};
 pub use cnn::Cnn;
+pub use pretrained::{LoadedEncoder, Pretrained};
 pub use transformer::Transformer;
 
 use crate::config::{ModelConfig, ModelKind};
@@ -39,6 +41,8 @@ pub struct Batch {
     pub lengths: Vec<usize>,
     /// Seed for this batch's dropout masks; `None` at inference.
     pub dropout_seed: Option<u64>,
+    /// `pretrained` (frozen): the encoder's pooled output `[B, H]`, computed ahead.
+    pub pooled: Option<Tensor>,
 }
 
 impl Batch {
@@ -56,6 +60,7 @@ impl Batch {
             mask: Some(mask),
             lengths,
             dropout_seed: None,
+            pooled: None,
         })
     }
 }
@@ -86,6 +91,17 @@ pub trait Classifier {
     }
 
     fn device(&self) -> &Device;
+
+    /// Whether prediction should batch texts of similar length together (padding costs a
+    /// sequence model time; `bow` has none).
+    fn sort_by_length(&self) -> bool {
+        false
+    }
+
+    /// The pretrained model behind this classifier, for the frozen-embedding cache.
+    fn as_pretrained(&self) -> Option<&Pretrained> {
+        None
+    }
 }
 
 /// Build the configured architecture with seeded weights.
@@ -112,9 +128,29 @@ pub fn build(
             vb,
             varmap.clone(),
         )?),
+        ModelKind::Pretrained => {
+            return Err(candle_core::Error::Msg(
+                "a pretrained model is built with build_pretrained".into(),
+            ))
+        }
     };
     init::reinit(&varmap, &mut rng)?;
     Ok(model)
+}
+
+/// Build a pretrained-encoder model over a loaded encoder, with seeded heads.
+pub fn build_pretrained(
+    spec: &crate::config::PretrainedSpec,
+    cfg: &ModelConfig,
+    encoder: &LoadedEncoder,
+    heads: &[usize],
+    seed: u64,
+    device: &Device,
+) -> crate::error::Result<Box<dyn Classifier>> {
+    let varmap = VarMap::new();
+    let model = Pretrained::new(spec, cfg, encoder, heads, varmap.clone(), device)?;
+    init::reinit(&varmap, &mut SeededRng::new(seed, init::INIT_STREAM))?;
+    Ok(Box::new(model))
 }
 
 /// One linear head per task, named `head_<i>`.

@@ -3,8 +3,10 @@
 //! Everything here is deterministic and versioned with the checkpoint, because a model is only
 //! reproducible if the exact same tokens reach it at training and at classification time.
 
+mod encoder;
 mod pipeline;
 
+pub use encoder::EncoderTokenizer;
 pub use pipeline::{Features, TextPipeline, PAD_ID, UNK_ID};
 
 use unicode_normalization::UnicodeNormalization;

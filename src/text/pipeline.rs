@@ -21,6 +21,9 @@ pub struct TextPipeline {
     pub words: Vec<String>,
     #[serde(skip)]
     index: HashMap<String, u32>,
+    /// For pretrained encoders: their own tokenizer replaces words and n-grams.
+    #[serde(skip)]
+    pub encoder: Option<super::EncoderTokenizer>,
 }
 
 /// One text turned into model input.
@@ -33,6 +36,8 @@ pub struct Features {
     pub bag: Vec<u32>,
     /// Whether `max_tokens` cut the text.
     pub truncated: bool,
+    /// A frozen encoder's pooled embedding, when computed ahead (and cached) for training.
+    pub pooled: Option<std::sync::Arc<[f32]>>,
 }
 
 impl TextPipeline {
@@ -63,6 +68,15 @@ impl TextPipeline {
             config,
             words,
             index,
+            encoder: None,
+        }
+    }
+
+    /// A pipeline that hands texts to a pretrained encoder's tokenizer.
+    pub fn for_encoder(config: TextConfig, tokenizer: super::EncoderTokenizer) -> Self {
+        TextPipeline {
+            encoder: Some(tokenizer),
+            ..Self::from_words(config, Vec::new())
         }
     }
 
@@ -91,6 +105,9 @@ impl TextPipeline {
     }
 
     pub fn features(&self, text: &str) -> Features {
+        if let Some(tok) = &self.encoder {
+            return tok.features(text);
+        }
         let c = &self.config;
         let mut tokens = tokenize(c, text);
         let truncated = tokens.len() > c.max_tokens;
@@ -145,6 +162,7 @@ impl TextPipeline {
             word_ids,
             bag,
             truncated,
+            pooled: None,
         }
     }
 }

@@ -14,11 +14,13 @@ pub mod schedule;
 mod state;
 
 use crate::checkpoint::{sha256_file, DataFile, PipelineFile, TaskLabels, FORMAT_VERSION};
+use crate::config::EncoderMode;
 use crate::config::{load_config, ClassWeightSpec, LoadedConfig, ModelKind};
 use crate::data::{encode, load_corpus, EncodeReport, Example, Part};
 use crate::error::{Error, Result};
 use crate::eval::Metrics;
-use crate::model::{self, Classifier};
+use crate::model::pretrained::{cache, EncoderRecord, TUNED_PREFIX};
+use crate::model::{self, Classifier, LoadedEncoder};
 use crate::text::{Features, TextPipeline};
 use optim::Optimizer;
 use serde::Serialize;
@@ -38,6 +40,8 @@ pub struct TrainOptions {
     pub interrupt: Option<Arc<AtomicBool>>,
     /// Behave as if interrupted after this many steps (for testing resume).
     pub stop_after_steps: Option<usize>,
+    /// `pretrained`: copy the encoder into the checkpoints, so they are self-contained.
+    pub bundle: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -77,11 +81,13 @@ pub(crate) struct Ctx {
     pub optimizer: Optimizer,
     pub threads: usize,
     pub device_name: String,
+    /// `pretrained`: the encoder's files and hashes, for the manifest and `--bundle`.
+    pub encoder: Option<EncoderRecord>,
 }
 
 /// Train from a config file.
 pub fn train(cfg: LoadedConfig, opts: &TrainOptions) -> Result<TrainSummary> {
-    let ctx = build_ctx(cfg)?;
+    let ctx = build_ctx(cfg, opts.quiet)?;
     let run_dir = ctx.cfg.valid.run_dir();
     // A fresh run starts from a clean slate: no stale resume state or log from an older run.
     let _ = std::fs::remove_dir_all(run_dir.join(RESUME_DIR));
@@ -99,7 +105,7 @@ pub fn resume(run_dir: &Path, opts: &TrainOptions) -> Result<TrainSummary> {
         });
     }
     let cfg = load_config(&dir.join(crate::checkpoint::CONFIG), &[])?;
-    let mut ctx = build_ctx(cfg)?;
+    let mut ctx = build_ctx(cfg, opts.quiet)?;
     let st = state::load(&dir, &mut ctx)?;
     run::run(ctx, st, opts)
 }
@@ -127,7 +133,7 @@ pub fn select_device(device: crate::config::Device) -> Result<candle_core::Devic
     }
 }
 
-fn build_ctx(cfg: LoadedConfig) -> Result<Ctx> {
+fn build_ctx(cfg: LoadedConfig, quiet: bool) -> Result<Ctx> {
     let v = &cfg.valid;
     let threads = configure_threads(v.raw.train.threads);
     let device = select_device(v.device)?;
@@ -142,13 +148,20 @@ fn build_ctx(cfg: LoadedConfig) -> Result<Ctx> {
             corpus.files[0].display()
         )));
     }
-    let pipeline = TextPipeline::fit(&v.raw.text, train.iter().map(|e| e.text.as_str()));
+    let encoder = match &v.pretrained {
+        Some(spec) => Some(LoadedEncoder::load(&spec.path, spec, &device)?),
+        None => None,
+    };
+    let pipeline = match &encoder {
+        Some(enc) => TextPipeline::for_encoder(v.raw.text.clone(), enc.tokenizer.clone()),
+        None => TextPipeline::fit(&v.raw.text, train.iter().map(|e| e.text.as_str())),
+    };
     let featurise = |ex: &[Example]| {
         ex.iter()
             .map(|e| pipeline.features(&e.text))
             .collect::<Vec<_>>()
     };
-    let train_feats = featurise(&train);
+    let mut train_feats = featurise(&train);
     let mut held_out = |part: Part| -> Result<Option<(Vec<Example>, Vec<Features>)>> {
         match corpus.split(part) {
             Some(s) if !s.records.is_empty() => {
@@ -161,8 +174,8 @@ fn build_ctx(cfg: LoadedConfig) -> Result<Ctx> {
             _ => Ok(None),
         }
     };
-    let dev = held_out(Part::Dev)?;
-    let test = held_out(Part::Test)?;
+    let mut dev = held_out(Part::Dev)?;
+    let mut test = held_out(Part::Test)?;
     let data_files = corpus
         .files
         .iter()
@@ -192,21 +205,41 @@ fn build_ctx(cfg: LoadedConfig) -> Result<Ctx> {
         pipeline.vocab_rows()
     };
     let heads: Vec<usize> = v.tasks.iter().map(|t| t.labels.len()).collect();
-    let model = model::build(
-        v.model,
-        &v.raw.model,
-        rows,
-        v.raw.text.max_tokens,
-        &heads,
-        v.raw.run.seed,
-        &device,
-    )?;
-    let optimizer = Optimizer::new(
+    let model = match (&v.pretrained, &encoder) {
+        (Some(spec), Some(enc)) => {
+            let model =
+                model::build_pretrained(spec, &v.raw.model, enc, &heads, v.raw.run.seed, &device)?;
+            if let Some(p) = model
+                .as_pretrained()
+                .filter(|_| spec.mode == EncoderMode::Frozen)
+            {
+                cache::attach(p, &enc.record, spec, &mut train_feats, "train", quiet)?;
+                for (name, split) in [("dev", &mut dev), ("test", &mut test)] {
+                    if let Some((_, feats)) = split {
+                        cache::attach(p, &enc.record, spec, feats, name, quiet)?;
+                    }
+                }
+            }
+            model
+        }
+        _ => model::build(
+            v.model,
+            &v.raw.model,
+            rows,
+            v.raw.text.max_tokens,
+            &heads,
+            v.raw.run.seed,
+            &device,
+        )?,
+    };
+    let mut optimizer = Optimizer::new(
         v.optimizer,
         v.raw.train.weight_decay,
         v.raw.train.momentum,
         model::sorted_vars(model.varmap()),
     )?;
+    // Fine-tuned encoder layers take their own (smaller) learning rate, on the same schedule.
+    optimizer.scale_lr(TUNED_PREFIX, v.raw.train.encoder_lr / v.raw.train.lr);
     let pipeline_file = PipelineFile {
         format_version: FORMAT_VERSION,
         tasks: v
@@ -237,6 +270,7 @@ fn build_ctx(cfg: LoadedConfig) -> Result<Ctx> {
         optimizer,
         threads,
         device_name,
+        encoder: encoder.map(|e| e.record),
         cfg,
     })
 }

@@ -21,6 +21,8 @@ pub struct Optimizer {
     pub m: Vec<Tensor>,
     /// Adam second moments (unused by SGD).
     pub v: Vec<Tensor>,
+    /// Per variable, a factor on the scheduled learning rate (1 unless set by `scale_lr`).
+    pub lr_scale: Vec<f64>,
 }
 
 impl Optimizer {
@@ -38,8 +40,18 @@ impl Optimizer {
             step: 0,
             m: vars.iter().map(zeros).collect::<Result<_>>()?,
             v: vars.iter().map(zeros).collect::<Result<_>>()?,
+            lr_scale: vec![1.0; vars.len()],
             vars,
         })
+    }
+
+    /// Multiply the learning rate of the variables whose name starts with `prefix`.
+    pub fn scale_lr(&mut self, prefix: &str, factor: f64) {
+        for ((name, _), scale) in self.vars.iter().zip(&mut self.lr_scale) {
+            if name.starts_with(prefix) {
+                *scale = factor;
+            }
+        }
     }
 
     /// Sum of squared gradients over dense variables, in name order.
@@ -58,10 +70,12 @@ impl Optimizer {
         self.step += 1;
         let t = self.step as i32;
         let (bc1, bc2) = (1.0 - BETA1.powi(t), 1.0 - BETA2.powi(t));
+        let base_lr = lr;
         for (i, (_, var)) in self.vars.iter().enumerate() {
             let Some(g) = grads.get(var.as_tensor()) else {
                 continue;
             };
+            let lr = base_lr * self.lr_scale[i];
             let g = (g.detach() * scale)?;
             let theta = var.as_tensor();
             match self.kind {

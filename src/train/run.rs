@@ -215,6 +215,12 @@ pub fn run(mut ctx: Ctx, mut st: LoopState, opts: &TrainOptions) -> Result<Train
             .map(|m| m.weights_sha256)
             .unwrap_or(last_sha),
     };
+    if opts.bundle && ctx.encoder.is_some() {
+        for d in [&best_dir, &last_dir] {
+            let to = checkpoint::bundle_encoder(d)?;
+            progress.line(&format!("bundled the encoder into {}", to.display()));
+        }
+    }
     // The best model is loaded (and its hash checked) once, and only when a held-out split
     // needs it for test metrics and the dev/test reports.
     let (test, reports) = if ctx.dev.is_some() || ctx.test.is_some() {

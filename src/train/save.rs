@@ -92,6 +92,7 @@ pub(super) fn save_checkpoint(
         weights_sha256: String::new(),
         metrics,
         train_seconds: seconds,
+        encoder: ctx.encoder.clone(),
     };
     checkpoint::save(
         dir,

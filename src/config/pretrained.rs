@@ -1,0 +1,79 @@
+//! Checks for `[model] kind = "pretrained"`, kept apart from the general validation because
+//! only this kind reads these keys.
+
+use super::types::{EncoderMode, Pooling, PretrainedSpec};
+use super::Config;
+use crate::error::Error;
+use std::path::{Path, PathBuf};
+
+impl Config {
+    /// The checked encoder settings. The folder's existence is checked when the encoder is
+    /// loaded (a bundled checkpoint must load even where the original folder is gone).
+    pub(super) fn pretrained_spec(
+        &self,
+        resolve: &dyn Fn(&Path) -> PathBuf,
+        err: &dyn Fn(&str, String) -> Error,
+    ) -> Result<PretrainedSpec, Error> {
+        let m = &self.model;
+        if m.path.trim().is_empty() {
+            return Err(err(
+                "model.path",
+                "kind = \"pretrained\" needs the encoder folder (config.json, tokenizer.json or vocab.txt, model.safetensors)".into(),
+            ));
+        }
+        let mode = match m.mode.as_str() {
+            "frozen" => EncoderMode::Frozen,
+            "finetune" => EncoderMode::Finetune,
+            other => {
+                return Err(err(
+                    "model.mode",
+                    format!("expected frozen or finetune, got `{other}`"),
+                ))
+            }
+        };
+        let pooling = match m.pooling.as_str() {
+            "mean" => Pooling::Mean,
+            "cls" => Pooling::Cls,
+            other => {
+                return Err(err(
+                    "model.pooling",
+                    format!("expected mean or cls, got `{other}`"),
+                ))
+            }
+        };
+        if m.max_seq_len < 2 {
+            return Err(err(
+                "model.max_seq_len",
+                format!(
+                    "expected at least 2 tokens ([CLS] and [SEP]), got {}",
+                    m.max_seq_len
+                ),
+            ));
+        }
+        let t = &self.train;
+        if mode == EncoderMode::Finetune && !(t.encoder_lr.is_finite() && t.encoder_lr > 0.0) {
+            return Err(err(
+                "train.encoder_lr",
+                format!("expected a learning rate > 0, got {}", t.encoder_lr),
+            ));
+        }
+        let cache_dir = if m.cache_dir.trim().is_empty() {
+            resolve(&self.run.output_dir).join("embedding-cache")
+        } else {
+            resolve(Path::new(&m.cache_dir))
+        };
+        Ok(PretrainedSpec {
+            path: resolve(Path::new(&m.path)),
+            mode,
+            pooling,
+            normalize: m.normalize,
+            max_seq_len: m.max_seq_len,
+            finetune_layers: if mode == EncoderMode::Frozen {
+                0
+            } else {
+                m.finetune_layers
+            },
+            cache_dir,
+        })
+    }
+}

@@ -1,0 +1,96 @@
+//! A BERT layer that can be trained.
+//!
+//! candle-transformers' `BertLayer` runs layer norm through candle-nn's fused kernel, which has
+//! no backward pass, so gradients cannot flow through it. Frozen layers keep using
+//! candle-transformers; the layers being fine-tuned are rebuilt here from the same weights
+//! (same names, same maths) with differentiable layer norm and softmax.
+
+use candle_core::{Module, Result, Tensor, D};
+use candle_nn::{Linear, VarBuilder};
+use candle_transformers::models::bert::{Config, HiddenAct};
+
+struct Norm {
+    weight: Tensor,
+    bias: Tensor,
+    eps: f64,
+}
+
+impl Norm {
+    fn new(size: usize, eps: f64, vb: VarBuilder) -> Result<Self> {
+        Ok(Norm {
+            weight: vb.get(size, "weight")?,
+            bias: vb.get(size, "bias")?,
+            eps,
+        })
+    }
+
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        candle_nn::ops::layer_norm_slow(x, &self.weight, &self.bias, self.eps as f32)
+    }
+}
+
+pub struct TunedLayer {
+    query: Linear,
+    key: Linear,
+    value: Linear,
+    attn_out: Linear,
+    attn_norm: Norm,
+    intermediate: Linear,
+    output: Linear,
+    out_norm: Norm,
+    heads: usize,
+    act: HiddenAct,
+}
+
+impl TunedLayer {
+    /// `vb` points at `encoder.layer.<i>` (Hugging Face names).
+    pub fn new(cfg: &Config, vb: VarBuilder) -> Result<Self> {
+        let h = cfg.hidden_size;
+        let lin = |i, o, p: &str| candle_nn::linear(i, o, vb.pp(p));
+        Ok(TunedLayer {
+            query: lin(h, h, "attention.self.query")?,
+            key: lin(h, h, "attention.self.key")?,
+            value: lin(h, h, "attention.self.value")?,
+            attn_out: lin(h, h, "attention.output.dense")?,
+            attn_norm: Norm::new(h, cfg.layer_norm_eps, vb.pp("attention.output.LayerNorm"))?,
+            intermediate: lin(h, cfg.intermediate_size, "intermediate.dense")?,
+            output: lin(cfg.intermediate_size, h, "output.dense")?,
+            out_norm: Norm::new(h, cfg.layer_norm_eps, vb.pp("output.LayerNorm"))?,
+            heads: cfg.num_attention_heads,
+            act: cfg.hidden_act,
+        })
+    }
+
+    /// `x`: `[B, T, H]`; `mask`: additive `[B, 1, 1, T]` (0 for tokens, very negative for
+    /// padding), as candle-transformers builds it.
+    pub fn forward(&self, x: &Tensor, mask: &Tensor) -> Result<Tensor> {
+        let (b, t, h) = x.dims3()?;
+        let d = h / self.heads;
+        let split = |y: Tensor| -> Result<Tensor> {
+            y.reshape((b, t, self.heads, d))?
+                .transpose(1, 2)?
+                .contiguous()
+        };
+        let q = split(self.query.forward(x)?)?;
+        let k = split(self.key.forward(x)?)?;
+        let v = split(self.value.forward(x)?)?;
+        let scores = (q.matmul(&k.t()?)? / (d as f64).sqrt())?.broadcast_add(mask)?;
+        let probs = candle_nn::ops::softmax(&scores, D::Minus1)?;
+        let ctx = probs
+            .matmul(&v)?
+            .transpose(1, 2)?
+            .contiguous()?
+            .reshape((b, t, h))?;
+        let attn = self
+            .attn_norm
+            .forward(&(self.attn_out.forward(&ctx)? + x)?)?;
+        let inner = self.intermediate.forward(&attn)?;
+        let inner = match self.act {
+            HiddenAct::Gelu => inner.gelu_erf()?,
+            HiddenAct::GeluApproximate => inner.gelu()?,
+            HiddenAct::Relu => inner.relu()?,
+        };
+        self.out_norm
+            .forward(&(self.output.forward(&inner)? + attn)?)
+    }
+}

@@ -1,0 +1,235 @@
+//! `pretrained`: a local BERT-family encoder (MiniLM, BERT, ConfliBERT...) under task heads.
+//!
+//! The encoder is candle-transformers' `BertModel`, loaded from a Hugging Face folder. In
+//! `frozen` mode it runs once per text (training reads cached embeddings, see `cache`) and only
+//! the heads train. In `finetune` mode the top layers are rebuilt as trainable `TunedLayer`s
+//! from the same weights, and train with the heads under their own learning rate.
+//!
+//! Only the trained weights live in the model's `VarMap` (the heads, plus the tuned layers
+//! under `encoder.`), so a checkpoint stores those alone and names the encoder by hash.
+
+pub mod cache;
+mod encoder;
+mod layer;
+
+pub use encoder::{EncoderFiles, EncoderRecord, LoadedEncoder, CONFIG_FILE, WEIGHTS_FILE};
+
+use super::{dropout, Batch, Classifier};
+use crate::config::{EncoderMode, ModelConfig, Pooling, PretrainedSpec};
+use crate::error::{Error, Result};
+use crate::text::Features;
+use candle_core::{DType, Device, Module, Tensor, Var, D};
+use candle_nn::{Linear, VarBuilder, VarMap};
+use candle_transformers::models::bert::BertModel;
+use layer::TunedLayer;
+
+/// Name prefix of the encoder weights that train (and so are saved) in `finetune` mode.
+pub const TUNED_PREFIX: &str = "encoder.";
+
+struct TaskHead {
+    hidden: Option<Linear>,
+    out: Linear,
+}
+
+pub struct Pretrained {
+    /// Embeddings and the frozen layers (all of them in `frozen` mode).
+    bottom: BertModel,
+    /// The layers being fine-tuned, on top of `bottom`.
+    top: Vec<TunedLayer>,
+    heads: Vec<TaskHead>,
+    pooling: Pooling,
+    normalize: bool,
+    dropout: f32,
+    hidden_size: usize,
+    mode: EncoderMode,
+    varmap: VarMap,
+    device: Device,
+}
+
+impl Pretrained {
+    /// Build the model over a loaded encoder; heads are created in `varmap` (and initialised
+    /// from the seeded RNG by the caller, which skips the pretrained `encoder.` weights).
+    pub fn new(
+        spec: &PretrainedSpec,
+        cfg: &ModelConfig,
+        enc: &LoadedEncoder,
+        heads: &[usize],
+        varmap: VarMap,
+        device: &Device,
+    ) -> Result<Self> {
+        let layers = enc.config.num_hidden_layers;
+        let tuned = match spec.mode {
+            EncoderMode::Frozen => 0,
+            EncoderMode::Finetune if spec.finetune_layers == 0 => layers,
+            EncoderMode::Finetune => spec.finetune_layers.min(layers),
+        };
+        let prefix = enc.prefix()?;
+        let mut bottom_cfg = enc.config.clone();
+        bottom_cfg.num_hidden_layers = layers - tuned;
+        let frozen_vb = VarBuilder::from_tensors(enc.tensors.clone(), DType::F32, device);
+        let frozen_vb = if prefix.is_empty() {
+            frozen_vb
+        } else {
+            frozen_vb.pp(prefix.trim_end_matches('.'))
+        };
+        let bottom = BertModel::load(frozen_vb, &bottom_cfg).map_err(|e| Error::Encoder {
+            path: enc.files.dir.clone(),
+            message: format!("cannot build the encoder: {e}"),
+        })?;
+        // The tuned layers' weights become variables, under names independent of the file's
+        // prefix, before the layers are built over them.
+        {
+            let mut data = varmap.data().lock().map_err(|_| {
+                Error::Candle(candle_core::Error::Msg("variable map poisoned".into()))
+            })?;
+            for i in layers - tuned..layers {
+                let from = format!("{prefix}encoder.layer.{i}.");
+                for (name, t) in &enc.tensors {
+                    if let Some(rest) = name.strip_prefix(&from) {
+                        let var = Var::from_tensor(&t.to_device(device)?)?;
+                        data.insert(format!("{TUNED_PREFIX}layer.{i}.{rest}"), var);
+                    }
+                }
+            }
+        }
+        let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
+        let top = (layers - tuned..layers)
+            .map(|i| TunedLayer::new(&enc.config, vb.pp(format!("{TUNED_PREFIX}layer.{i}"))))
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        let h = enc.config.hidden_size;
+        let heads = heads
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| {
+                let vb = vb.pp(format!("head_{i}"));
+                Ok(if cfg.hidden > 0 {
+                    TaskHead {
+                        hidden: Some(candle_nn::linear(h, cfg.hidden, vb.pp("hidden"))?),
+                        out: candle_nn::linear(cfg.hidden, n, vb.pp("out"))?,
+                    }
+                } else {
+                    TaskHead {
+                        hidden: None,
+                        out: candle_nn::linear(h, n, vb)?,
+                    }
+                })
+            })
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        Ok(Pretrained {
+            bottom,
+            top,
+            heads,
+            pooling: spec.pooling,
+            normalize: spec.normalize,
+            dropout: cfg.dropout,
+            hidden_size: h,
+            mode: spec.mode,
+            varmap,
+            device: device.clone(),
+        })
+    }
+
+    pub fn mode(&self) -> EncoderMode {
+        self.mode
+    }
+
+    pub fn hidden_size(&self) -> usize {
+        self.hidden_size
+    }
+
+    /// Pooled sentence embeddings `[B, H]` for padded ids and mask (`[B, T]`).
+    pub fn embed(&self, ids: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
+        let types = ids.zeros_like()?;
+        let mut h = self.bottom.forward(ids, &types, Some(mask))?;
+        if !self.top.is_empty() {
+            // The additive mask candle-transformers uses: 0 for tokens, f32::MIN for padding.
+            let additive = ((mask.ones_like()? - mask)? * f64::from(f32::MIN))?
+                .unsqueeze(1)?
+                .unsqueeze(1)?;
+            for l in &self.top {
+                h = l.forward(&h, &additive)?;
+            }
+        }
+        let pooled = match self.pooling {
+            Pooling::Cls => h.narrow(1, 0, 1)?.squeeze(1)?,
+            Pooling::Mean => {
+                let m = mask.unsqueeze(2)?;
+                let sum = h.broadcast_mul(&m)?.sum(1)?;
+                let count = m.sum(1)?.clamp(1e-9, f64::MAX)?;
+                sum.broadcast_div(&count)?
+            }
+        };
+        if self.normalize {
+            let norm = pooled
+                .sqr()?
+                .sum_keepdim(D::Minus1)?
+                .sqrt()?
+                .clamp(1e-12, f64::MAX)?;
+            pooled.broadcast_div(&norm)
+        } else {
+            Ok(pooled)
+        }
+    }
+}
+
+impl Classifier for Pretrained {
+    fn batch(&self, feats: &[&Features], _train: bool) -> candle_core::Result<Batch> {
+        let h = self.hidden_size;
+        let cached = !feats.is_empty()
+            && feats
+                .iter()
+                .all(|f| f.pooled.as_ref().is_some_and(|p| p.len() == h));
+        if !cached {
+            return Batch::sequence(feats, 1, &self.device);
+        }
+        let mut values = Vec::with_capacity(feats.len() * h);
+        for f in feats {
+            if let Some(p) = &f.pooled {
+                values.extend_from_slice(p);
+            }
+        }
+        let mut batch = Batch::sequence(&[], 1, &self.device)?;
+        batch.size = feats.len();
+        batch.lengths = feats.iter().map(|f| f.word_ids.len().max(1)).collect();
+        batch.pooled = Some(Tensor::from_vec(values, (feats.len(), h), &self.device)?);
+        Ok(batch)
+    }
+
+    fn forward_t(&self, batch: &Batch, train: bool) -> candle_core::Result<Vec<Tensor>> {
+        let pooled = match (&batch.pooled, &batch.ids, &batch.mask) {
+            (Some(p), _, _) => p.clone(),
+            (None, Some(ids), Some(mask)) => self.embed(ids, mask)?,
+            _ => candle_core::bail!("pretrained: a batch needs token ids or cached embeddings"),
+        };
+        let seed = batch.dropout_seed.filter(|_| train);
+        let x = dropout(&pooled, self.dropout, seed, 1)?;
+        self.heads
+            .iter()
+            .enumerate()
+            .map(|(i, head)| match &head.hidden {
+                Some(hidden) => {
+                    let z = hidden.forward(&x)?.relu()?;
+                    let z = dropout(&z, self.dropout, seed, 2 + i as u64)?;
+                    head.out.forward(&z)
+                }
+                None => head.out.forward(&x),
+            })
+            .collect()
+    }
+
+    fn varmap(&self) -> &VarMap {
+        &self.varmap
+    }
+
+    fn device(&self) -> &Device {
+        &self.device
+    }
+
+    fn sort_by_length(&self) -> bool {
+        true
+    }
+
+    fn as_pretrained(&self) -> Option<&Pretrained> {
+        Some(self)
+    }
+}
