@@ -28,6 +28,14 @@ Tools:
                 lr 0.5; SST-2: fastText defaults (epoch 5, lr 0.1). Text is lower-cased with
                 punctuation split off. Predictions use the low-level binding
                 (model.f.predict) because model.predict breaks under numpy 2.
+  stancekit-minilm, stancekit-minilm-finetune
+                configs/<suite>-minilm[-finetune].toml over all-MiniLM-L6-v2 at models/ (run
+                scripts/get-encoder.sh first); frozen: embeddings cached per fold, head only;
+                finetune: top 2 layers + head. Opt-in (finetune takes ~3 min per PLV fold).
+  st-logreg     the same frozen encoder in Python: sentence-transformers (PyTorch) embeddings,
+                max_seq_length 128, batch 32, + LogisticRegression(max_iter=1000). Needs
+                sentence-transformers and torch: set ST_PYTHON to an interpreter that has them
+                (not installed by --install: torch is large). Opt-in.
   svm           scikit-learn TfidfVectorizer(ngram_range=(1,2), sublinear_tf=True) + LinearSVC.
   logreg        the same features + LogisticRegression(max_iter=1000).
 
@@ -56,15 +64,20 @@ SEED = 13
 BOOTSTRAP = 1000
 
 SUITES = {
-    "plv-plover15": {"task": "plover", "config": "plv-plover15-{kind}.toml", "kinds": ["bow", "cnn", "transformer"],
+    "plv-plover15": {"task": "plover", "config": "plv-plover15-{kind}.toml",
+                     "kinds": ["bow", "cnn", "transformer", "minilm", "minilm-finetune"],
                      "ft": {"epoch": 25, "lr": 0.5}},
     "plv-stance": {"task": "stance", "config": "plv-stance-{kind}.toml", "kinds": ["bow", "cnn", "transformer"],
                    "ft": {"epoch": 25, "lr": 0.5}},
-    "sst2": {"task": "sentiment", "config": "sst2-{kind}.toml", "kinds": ["bow"], "ft": {"epoch": 5, "lr": 0.1}},
+    "sst2": {"task": "sentiment", "config": "sst2-{kind}.toml", "kinds": ["bow", "minilm", "minilm-finetune"], "ft": {"epoch": 5, "lr": 0.1}},
 }
-ALL_TOOLS = ["stancekit-bow", "stancekit-cnn", "stancekit-transformer", "fasttext", "svm", "logreg"]
+ALL_TOOLS = ["stancekit-bow", "stancekit-cnn", "stancekit-transformer", "stancekit-minilm",
+             "stancekit-minilm-finetune", "fasttext", "svm", "logreg", "st-logreg"]
 DEFAULT_TOOLS = ["stancekit-bow", "fasttext", "svm", "logreg"]
-PEER_MODULES = {"fasttext": ["fasttext", "numpy"], "svm": ["sklearn", "numpy"], "logreg": ["sklearn", "numpy"]}
+PEER_MODULES = {"fasttext": ["fasttext", "numpy"], "svm": ["sklearn", "numpy"], "logreg": ["sklearn", "numpy"],
+                "st-logreg": ["sentence_transformers", "sklearn", "torch"]}
+# The encoder the minilm configs and st-logreg use (scripts/get-encoder.sh links it here).
+ENCODER = ROOT / "models" / "all-MiniLM-L6-v2"
 
 
 # ---------------------------------------------------------------- data and splits
@@ -231,6 +244,9 @@ def fold_config(shipped, task_col, run_name, out_dir, train, dev, threads):
     if labels:
         t["labels"] = labels
     text.append(toml_table("[tasks]", t))
+    if "path" in cfg.get("model", {}):
+        # The encoder folder is relative to the shipped config, not to the fold config.
+        cfg["model"]["path"] = str((Path(shipped).parent / cfg["model"]["path"]).resolve())
     for sec in ("text", "model"):
         if sec in cfg:
             text.append(toml_table(sec, cfg[sec]))
@@ -295,6 +311,14 @@ def worker(args):
     tool, task = job["tool"], job["task"]
     os.environ.setdefault("OMP_NUM_THREADS", str(job["threads"]))
     preds, train_s, pred_s, n_test = [], 0.0, 0.0, 0
+    if tool == "st-logreg":
+        import torch
+        from sentence_transformers import SentenceTransformer
+        torch.set_num_threads(job["threads"])
+        t0 = time.perf_counter()
+        st = SentenceTransformer(job["encoder"], device="cpu")
+        st.max_seq_length = 128
+        train_s += time.perf_counter() - t0
     for f, (train, _dev, test) in enumerate(job["splits"]):
         tr, te = read_csv(train), read_csv(test)
         X, y = [r["text"] for r in tr], [r[task] for r in tr]
@@ -316,6 +340,16 @@ def worker(args):
             pred_s += time.perf_counter() - t0
             preds.extend(p[len("__label__"):] for p in out)
             del model  # free this fold's model (2M buckets x 100 dims) before the next one is built
+        elif tool == "st-logreg":
+            from sklearn.linear_model import LogisticRegression
+            t0 = time.perf_counter()
+            clf = LogisticRegression(max_iter=1000)
+            clf.fit(st.encode(X, batch_size=32), y)
+            train_s += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            out = clf.predict(st.encode(Xt, batch_size=32))
+            pred_s += time.perf_counter() - t0
+            preds.extend(str(p) for p in out)
         else:
             from sklearn.feature_extraction.text import TfidfVectorizer
             from sklearn.svm import LinearSVC
@@ -334,7 +368,9 @@ def worker(args):
                                             "predict_rows_per_s": n_test / pred_s}))
 
 
-def peer_python():
+def peer_python(tool=None):
+    if tool == "st-logreg" and os.environ.get("ST_PYTHON"):
+        return os.environ["ST_PYTHON"]
     py = VENV / "bin" / "python"
     return str(py) if py.exists() else sys.executable
 
@@ -357,7 +393,7 @@ def run_peer(tool, suite, spec, splits, tmp, threads, python):
     job = tmp / f"job-{suite}-{tool}.json"
     out = tmp / f"out-{suite}-{tool}.json"
     job.write_text(json.dumps({"tool": tool, "task": spec["task"], "suite": suite, "threads": threads,
-                               "ft": spec["ft"], "tmp": str(tmp), "out": str(out),
+                               "ft": spec["ft"], "tmp": str(tmp), "out": str(out), "encoder": str(ENCODER),
                                "splits": [[str(p) for p in s] for s in splits]}))
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
                MKL_NUM_THREADS=str(threads))
@@ -370,7 +406,9 @@ def run_peer(tool, suite, spec, splits, tmp, threads, python):
     res["rss_note"] = "Python worker process peak"
     res["settings"] = {"fasttext": "wordNgrams=2, epoch {epoch}, lr {lr}".format(**spec["ft"]),
                        "svm": "tfidf 1-2gram sublinear + LinearSVC",
-                       "logreg": "tfidf 1-2gram sublinear + LogisticRegression(max_iter=1000)"}[tool]
+                       "logreg": "tfidf 1-2gram sublinear + LogisticRegression(max_iter=1000)",
+                       "st-logreg": "sentence-transformers all-MiniLM-L6-v2 (PyTorch, max_seq_length 128, "
+                                    "batch 32) + LogisticRegression(max_iter=1000)"}[tool]
     return res, None
 
 
@@ -422,13 +460,12 @@ def main():
     peers = [t for t in tools if t in PEER_MODULES]
     if peers and args.install:
         python = peer_python()
-        if not all(can_import(python, PEER_MODULES[t]) for t in peers):
+        if not all(can_import(python, PEER_MODULES[t]) for t in peers if t != "st-logreg"):
             install_peers()
-    python = peer_python()
-    available = {t: can_import(python, PEER_MODULES[t]) for t in peers}
+    available = {t: can_import(peer_python(t), PEER_MODULES[t]) for t in peers}
     for t, ok in available.items():
         if not ok:
-            print(f"skipping {t}: cannot import {', '.join(PEER_MODULES[t])} with {python} "
+            print(f"skipping {t}: cannot import {', '.join(PEER_MODULES[t])} with {peer_python(t)} "
                   f"(pass --install to create .venv-bench/)", file=sys.stderr)
 
     if args.keep:
@@ -457,7 +494,7 @@ def main():
                 if not available[tool]:
                     skipped.append((suite, tool, "not installed"))
                     continue
-                res, err = run_peer(tool, suite, spec, splits, tmp, args.threads, python)
+                res, err = run_peer(tool, suite, spec, splits, tmp, args.threads, peer_python(tool))
             if err:
                 print(f"{suite} {tool}: {err}", file=sys.stderr)
                 skipped.append((suite, tool, err))

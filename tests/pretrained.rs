@@ -42,8 +42,12 @@ macro_rules! encoder_or_skip {
         match encoder_dir() {
             Some(p) => p,
             None => {
-                eprintln!(
-                    "SKIP: no all-MiniLM-L6-v2 encoder (set STANCEKIT_TEST_ENCODER, or run scripts/get-encoder.sh)"
+                // Straight to the terminal: libtest hides eprintln! output of passing tests.
+                use std::io::Write;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "SKIP {}: no all-MiniLM-L6-v2 encoder (set STANCEKIT_TEST_ENCODER, or run scripts/get-encoder.sh)",
+                    module_path!()
                 );
                 return;
             }

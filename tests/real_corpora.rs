@@ -11,7 +11,10 @@ fn shared() -> Option<PathBuf> {
     if p.is_dir() {
         Some(p)
     } else {
-        eprintln!(
+        // Straight to the terminal: libtest hides eprintln! output of passing tests.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
             "SKIPPED: {} is absent; real-corpus tests need it",
             p.display()
         );

@@ -98,6 +98,9 @@ fn resolve_formats(io: &IoOptions) -> Result<(FileFormat, FileFormat)> {
     Ok((input, output))
 }
 
+/// Rows read at a time for length-sorted (pretrained) models.
+pub const SEQUENCE_WINDOW: usize = 4096;
+
 fn job<'a>(
     io: &'a IoOptions,
     interrupt: Option<&'a AtomicBool>,
@@ -164,7 +167,11 @@ pub fn classify_file(
     interrupt: Option<&AtomicBool>,
 ) -> Result<Summary> {
     let tasks = pick_tasks(model, &opts.tasks)?;
-    let job = job(io, interrupt, "classify")?;
+    let mut job = job(io, interrupt, "classify")?;
+    if model.model.sort_by_length() {
+        // Sorting a larger window by length pads less; the forward batches stay small.
+        job.batch_size = job.batch_size.max(SEQUENCE_WINDOW);
+    }
     let text_column = match (&opts.segment, &opts.text_column) {
         (Some(_), _) => SEGMENT_TEXT.to_string(),
         (None, Some(c)) => c.clone(),

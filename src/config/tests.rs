@@ -67,7 +67,32 @@ fn every_validation_error_names_its_key_and_expectation() {
         (
             "[model]\nkind = \"lstm\"\n",
             "model.kind",
-            "bow, cnn or transformer",
+            "bow, cnn, transformer or pretrained",
+        ),
+        (
+            "[model]\nkind = \"pretrained\"\n",
+            "model.path",
+            "needs the encoder folder",
+        ),
+        (
+            "[model]\nkind = \"pretrained\"\npath = \"enc\"\nmode = \"thaw\"\n",
+            "model.mode",
+            "frozen or finetune",
+        ),
+        (
+            "[model]\nkind = \"pretrained\"\npath = \"enc\"\npooling = \"max\"\n",
+            "model.pooling",
+            "mean or cls",
+        ),
+        (
+            "[model]\nkind = \"pretrained\"\npath = \"enc\"\nmax_seq_len = 1\n",
+            "model.max_seq_len",
+            "at least 2",
+        ),
+        (
+            "[model]\nkind = \"pretrained\"\npath = \"enc\"\nmode = \"finetune\"\n[train]\nencoder_lr = 0.0\n",
+            "train.encoder_lr",
+            "> 0",
         ),
         ("[model]\ndim = 0\n", "model.dim", ">= 1"),
         ("[model]\ndropout = 1.0\n", "model.dropout", "[0, 1)"),

@@ -43,21 +43,31 @@ pub fn predict(
     predict_features(model, &feats, batch_size)
 }
 
+/// Texts per forward pass of a length-sorted model: sorting `feats` as a whole and running
+/// small batches of similar length pads far less than running large mixed ones.
+pub const SEQUENCE_BATCH: usize = 64;
+
 /// Predict featurised texts in batches of `batch_size`, keeping input order. Sequence models
-/// batch texts of similar length together (fewer padding tokens); each row's result does
-/// not depend on which rows share its batch.
+/// (`sort_by_length`) sort all of `feats` by length and run batches of at most
+/// `SEQUENCE_BATCH`, so padding stays small; each row's result does not depend on which rows
+/// share its batch.
 pub fn predict_features(
     model: &dyn Classifier,
     feats: &[Features],
     batch_size: usize,
 ) -> Result<Predictions> {
     let order: Vec<usize> = if model.sort_by_length() {
-        crate::model::pretrained::cache::length_order(feats)
+        crate::model::length_order(feats)
     } else {
         (0..feats.len()).collect()
     };
+    let forward_batch = if model.sort_by_length() {
+        batch_size.clamp(1, SEQUENCE_BATCH)
+    } else {
+        batch_size.max(1)
+    };
     let mut probs: Vec<Vec<Vec<f32>>> = Vec::new();
-    for chunk in order.chunks(batch_size.max(1)) {
+    for chunk in order.chunks(forward_batch) {
         let refs: Vec<&Features> = chunk.iter().map(|&i| &feats[i]).collect();
         let batch = model.batch(&refs, false)?;
         let logits = model.forward_t(&batch, false)?;

@@ -181,6 +181,13 @@ pub fn dropout(x: &Tensor, p: f32, seed: Option<u64>, salt: u64) -> Result<Tenso
     x.mul(&mask)
 }
 
+/// Indices of `feats` in order of token count (stable), so batches of neighbours pad little.
+pub fn length_order(feats: &[Features]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..feats.len()).collect();
+    order.sort_by_key(|&i| feats[i].word_ids.len());
+    order
+}
+
 /// Pad word ids into `[B, T]` ids and mask tensors, with `T >= min_len`.
 pub fn pad_ids(
     feats: &[&Features],

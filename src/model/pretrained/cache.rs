@@ -10,7 +10,7 @@ use super::{EncoderRecord, Pretrained};
 use crate::checkpoint::{save_tensors, sha256_hex};
 use crate::config::PretrainedSpec;
 use crate::error::Result;
-use crate::model::pad_ids;
+use crate::model::{length_order, pad_ids};
 use crate::progress::Progress;
 use crate::text::Features;
 use candle_core::Tensor;
@@ -21,13 +21,6 @@ use std::time::Instant;
 /// Texts per encoder batch when embedding a dataset.
 pub const EMBED_BATCH: usize = 64;
 const TENSOR: &str = "embeddings";
-
-/// Indices of `feats` in order of token count (stable), so each batch pads little.
-pub fn length_order(feats: &[Features]) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..feats.len()).collect();
-    order.sort_by_key(|&i| feats[i].word_ids.len());
-    order
-}
 
 /// Pooled embeddings of `feats`, row-major `[N, H]`, in the order of `feats`.
 pub fn embed_all(
