@@ -453,3 +453,30 @@ fn classify_with_a_pretrained_model_keeps_every_row() {
     );
     assert!(t.columns.iter().any(|c| c == "stance"), "{:?}", t.columns);
 }
+
+#[test]
+fn an_interrupted_finetune_resumes_to_the_same_bits() {
+    let encoder = encoder_or_skip!();
+    let dir = tempfile::tempdir().unwrap();
+    corpus(dir.path());
+    let extra = [
+        "model.mode=finetune",
+        "model.finetune_layers=1",
+        "train.max_steps=4",
+        "train.eval_every=2",
+        "model.dropout=0.1",
+    ];
+    let straight = train(config(dir.path(), &encoder, &extra), &quiet()).unwrap();
+    let mut extra = extra.to_vec();
+    extra.push("run.name=interrupted");
+    let opts = TrainOptions {
+        stop_after_steps: Some(2),
+        ..quiet()
+    };
+    let err = train(config(dir.path(), &encoder, &extra), &opts)
+        .err()
+        .unwrap();
+    assert!(matches!(err, stancekit::Error::Interrupted), "{err}");
+    let resumed = stancekit::train::resume(&dir.path().join("runs/interrupted"), &quiet()).unwrap();
+    assert_eq!(straight.weights_sha256, resumed.weights_sha256);
+}
