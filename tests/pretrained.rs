@@ -387,6 +387,21 @@ fn a_checkpoint_names_a_missing_or_different_encoder_and_bundles_it() {
     let want = predict(m.model.as_ref(), &m.pipeline, &texts, 4).unwrap();
 
     let config_text = fs::read_to_string(mine.join("config.json")).unwrap();
+    // A RoBERTa-type config is refused, not silently mis-embedded.
+    fs::write(
+        mine.join("config.json"),
+        config_text.replace("\"model_type\": \"bert\"", "\"model_type\": \"roberta\""),
+    )
+    .unwrap();
+    let spec = config(dir.path(), &mine, &[]).valid.pretrained.unwrap();
+    let err = LoadedEncoder::load(&mine, &spec, &candle_core::Device::Cpu)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("model_type `roberta`") && err.contains("config.json"),
+        "{err}"
+    );
     fs::write(mine.join("config.json"), format!("{config_text}\n")).unwrap();
     let err = checkpoint::load(&best, &candle_core::Device::Cpu)
         .err()

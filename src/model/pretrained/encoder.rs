@@ -117,6 +117,16 @@ impl LoadedEncoder {
                 format!("not a BERT-family config candle can load: {e}"),
             )
         })?;
+        if let Some(t) = config
+            .model_type
+            .as_deref()
+            .filter(|t| t.contains("roberta") || *t == "camembert")
+        {
+            return Err(bad(
+                CONFIG_FILE,
+                format!("model_type `{t}`: RoBERTa-style models number positions from padding_idx + 1, which candle-transformers' BertModel does not do, so its embeddings would be silently wrong; use a BERT-type encoder (BERT, MiniLM, ConfliBERT)"),
+            ));
+        }
         if spec.max_seq_len > config.max_position_embeddings {
             return Err(Error::Encoder {
                 path: dir.to_path_buf(),
