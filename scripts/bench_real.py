@@ -28,10 +28,11 @@ Tools:
                 lr 0.5; SST-2: fastText defaults (epoch 5, lr 0.1). Text is lower-cased with
                 punctuation split off. Predictions use the low-level binding
                 (model.f.predict) because model.predict breaks under numpy 2.
-  stancekit-minilm, stancekit-minilm-finetune
-                configs/<suite>-minilm[-finetune].toml over all-MiniLM-L6-v2 at models/ (run
-                scripts/get-encoder.sh first); frozen: embeddings cached per fold, head only;
-                finetune: top 2 layers + head. Opt-in (finetune takes ~3 min per PLV fold).
+  stancekit-minilm, stancekit-minilm-finetune, stancekit-minilm-finetune-all
+                configs/<suite>-minilm[-finetune[-all]].toml over all-MiniLM-L6-v2 at models/
+                (run scripts/get-encoder.sh first); frozen: embeddings cached per fold, head
+                only; finetune: top 2 layers + head; -all (PLV only): all 6 layers. Opt-in
+                (finetune takes ~3 min per PLV fold, -all ~6 min).
   st-logreg     the same frozen encoder in Python: sentence-transformers (PyTorch) embeddings,
                 max_seq_length 128, batch 32, + LogisticRegression(max_iter=1000). Needs
                 sentence-transformers and torch: set ST_PYTHON to an interpreter that has them
@@ -65,14 +66,14 @@ BOOTSTRAP = 1000
 
 SUITES = {
     "plv-plover15": {"task": "plover", "config": "plv-plover15-{kind}.toml",
-                     "kinds": ["bow", "cnn", "transformer", "minilm", "minilm-finetune"],
+                     "kinds": ["bow", "cnn", "transformer", "minilm", "minilm-finetune", "minilm-finetune-all"],
                      "ft": {"epoch": 25, "lr": 0.5}},
     "plv-stance": {"task": "stance", "config": "plv-stance-{kind}.toml", "kinds": ["bow", "cnn", "transformer"],
                    "ft": {"epoch": 25, "lr": 0.5}},
     "sst2": {"task": "sentiment", "config": "sst2-{kind}.toml", "kinds": ["bow", "minilm", "minilm-finetune"], "ft": {"epoch": 5, "lr": 0.1}},
 }
 ALL_TOOLS = ["stancekit-bow", "stancekit-cnn", "stancekit-transformer", "stancekit-minilm",
-             "stancekit-minilm-finetune", "fasttext", "svm", "logreg", "st-logreg"]
+             "stancekit-minilm-finetune", "stancekit-minilm-finetune-all", "fasttext", "svm", "logreg", "st-logreg"]
 DEFAULT_TOOLS = ["stancekit-bow", "fasttext", "svm", "logreg"]
 PEER_MODULES = {"fasttext": ["fasttext", "numpy"], "svm": ["sklearn", "numpy"], "logreg": ["sklearn", "numpy"],
                 "st-logreg": ["sentence_transformers", "sklearn", "torch"]}
