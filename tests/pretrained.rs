@@ -144,6 +144,14 @@ fn corpus(dir: &Path) {
     fs::write(dir.join("dev.csv"), &out[1]).unwrap();
 }
 
+/// A short fine-tune of the top layer, with dropout, for the reproducibility tests.
+const FINETUNE_4_STEPS: [&str; 4] = [
+    "model.mode=finetune",
+    "model.finetune_layers=1",
+    "train.max_steps=4",
+    "model.dropout=0.1",
+];
+
 fn quiet() -> TrainOptions {
     TrainOptions {
         quiet: true,
@@ -313,14 +321,8 @@ fn finetuning_is_reproducible_and_saves_only_the_tuned_layers() {
     let encoder = encoder_or_skip!();
     let dir = tempfile::tempdir().unwrap();
     corpus(dir.path());
-    let extra = [
-        "model.mode=finetune",
-        "model.finetune_layers=1",
-        "train.max_steps=4",
-        "model.dropout=0.1",
-    ];
-    let a = train(config(dir.path(), &encoder, &extra), &quiet()).unwrap();
-    let b = train(config(dir.path(), &encoder, &extra), &quiet()).unwrap();
+    let a = train(config(dir.path(), &encoder, &FINETUNE_4_STEPS), &quiet()).unwrap();
+    let b = train(config(dir.path(), &encoder, &FINETUNE_4_STEPS), &quiet()).unwrap();
     assert_eq!(a.weights_sha256, b.weights_sha256, "same seed, same bits");
     let saved = candle_core::safetensors::load(
         a.run_dir.join("model-last/model.safetensors"),
@@ -474,15 +476,8 @@ fn an_interrupted_finetune_resumes_to_the_same_bits() {
     let encoder = encoder_or_skip!();
     let dir = tempfile::tempdir().unwrap();
     corpus(dir.path());
-    let extra = [
-        "model.mode=finetune",
-        "model.finetune_layers=1",
-        "train.max_steps=4",
-        "train.eval_every=2",
-        "model.dropout=0.1",
-    ];
+    let mut extra = [FINETUNE_4_STEPS.as_slice(), &["train.eval_every=2"]].concat();
     let straight = train(config(dir.path(), &encoder, &extra), &quiet()).unwrap();
-    let mut extra = extra.to_vec();
     extra.push("run.name=interrupted");
     let opts = TrainOptions {
         stop_after_steps: Some(2),

@@ -43,10 +43,6 @@ pub fn predict(
     predict_features(model, &feats, batch_size)
 }
 
-/// Texts per forward pass of a length-sorted model: sorting `feats` as a whole and running
-/// small batches of similar length pads far less than running large mixed ones.
-pub const SEQUENCE_BATCH: usize = 64;
-
 /// Predict featurised texts in batches of `batch_size`, keeping input order. Sequence models
 /// (`sort_by_length`) sort all of `feats` by length and run batches of at most
 /// `SEQUENCE_BATCH`, so padding stays small; each row's result does not depend on which rows
@@ -62,7 +58,7 @@ pub fn predict_features(
         (0..feats.len()).collect()
     };
     let forward_batch = if model.sort_by_length() {
-        batch_size.clamp(1, SEQUENCE_BATCH)
+        batch_size.clamp(1, crate::model::SEQUENCE_BATCH)
     } else {
         batch_size.max(1)
     };

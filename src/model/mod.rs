@@ -65,6 +65,29 @@ impl Batch {
     }
 }
 
+impl Batch {
+    /// A batch of ready-made sentence vectors `[B, H]` (a frozen encoder's cached output).
+    pub fn pooled(pooled: Tensor, lengths: Vec<usize>) -> Batch {
+        Batch {
+            size: lengths.len(),
+            bag_local: None,
+            bag_segment: None,
+            bag_scale: None,
+            bag_ids: Vec::new(),
+            bag_rows: None,
+            ids: None,
+            mask: None,
+            lengths,
+            dropout_seed: None,
+            pooled: Some(pooled),
+        }
+    }
+}
+
+/// Texts per forward pass of a length-sorted (pretrained) model: sorting many texts by length
+/// and running small batches of neighbours pads far less than running large mixed batches.
+pub const SEQUENCE_BATCH: usize = 64;
+
 /// Everything a training loop, `evaluate` and `classify` need from an architecture.
 pub trait Classifier {
     /// Logits, one `[B, labels]` tensor per task. Softmax is left to callers that need

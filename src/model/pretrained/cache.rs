@@ -10,7 +10,7 @@ use super::{EncoderRecord, Pretrained};
 use crate::checkpoint::{save_tensors, sha256_hex};
 use crate::config::PretrainedSpec;
 use crate::error::Result;
-use crate::model::{length_order, pad_ids};
+use crate::model::{length_order, pad_ids, SEQUENCE_BATCH};
 use crate::progress::Progress;
 use crate::text::Features;
 use candle_core::Tensor;
@@ -18,8 +18,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Texts per encoder batch when embedding a dataset.
-pub const EMBED_BATCH: usize = 64;
 const TENSOR: &str = "embeddings";
 
 /// Pooled embeddings of `feats`, row-major `[N, H]`, in the order of `feats`.
@@ -33,14 +31,14 @@ pub fn embed_all(
     let order = length_order(feats);
     let started = Instant::now();
     let total = order.len() as u64;
-    for (b, chunk) in order.chunks(EMBED_BATCH).enumerate() {
+    for (b, chunk) in order.chunks(SEQUENCE_BATCH).enumerate() {
         let refs: Vec<&Features> = chunk.iter().map(|&i| &feats[i]).collect();
         let (ids, mask, _) = pad_ids(&refs, 1, crate::model::Classifier::device(model))?;
         let rows = model.embed(&ids, &mask)?.to_vec2::<f32>()?;
         for (&i, row) in chunk.iter().zip(rows) {
             out[i * h..(i + 1) * h].copy_from_slice(&row);
         }
-        let done = ((b + 1) * EMBED_BATCH).min(order.len()) as u64;
+        let done = ((b + 1) * SEQUENCE_BATCH).min(order.len()) as u64;
         let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-9);
         progress.update(done, total, &format!("{rate:.0} sentences/s"));
     }

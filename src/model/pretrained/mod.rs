@@ -188,11 +188,10 @@ impl Classifier for Pretrained {
                 values.extend_from_slice(p);
             }
         }
-        let mut batch = Batch::sequence(&[], 1, &self.device)?;
-        batch.size = feats.len();
-        batch.lengths = feats.iter().map(|f| f.word_ids.len().max(1)).collect();
-        batch.pooled = Some(Tensor::from_vec(values, (feats.len(), h), &self.device)?);
-        Ok(batch)
+        Ok(Batch::pooled(
+            Tensor::from_vec(values, (feats.len(), h), &self.device)?,
+            feats.iter().map(|f| f.word_ids.len().max(1)).collect(),
+        ))
     }
 
     fn forward_t(&self, batch: &Batch, train: bool) -> candle_core::Result<Vec<Tensor>> {
