@@ -71,7 +71,7 @@ threads = {args.threads}
     # No dev split in training: a fixed number of epochs, like fastText, and no model selection
     # on the set we report (dev.tsv is SST-2's test set here).
     ev = subprocess.run([str(exe), "evaluate", "--json", "--bootstrap", "0", "--model", str(tmp / "sst2-bench" / "model-last"),
-                         "--data", str(dev), "--format", "tsv", "--out", str(tmp / "report")],
+                         "--data", str(dev), "--format", "tsv", "--no-quoting", "--out", str(tmp / "report")],
                         check=True, capture_output=True, text=True)
     accuracy = dev_accuracy(json.loads(ev.stdout))
     return {

@@ -43,6 +43,9 @@ pub struct Manifest {
     pub data: Vec<DataFile>,
     pub config_sha256: String,
     pub weights_sha256: String,
+    /// sha256 of `pipeline.json` (absent in checkpoints from before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline_sha256: Option<String>,
     /// Dev (and test) metrics per task at this checkpoint, by metric name.
     pub metrics: BTreeMap<String, BTreeMap<String, f64>>,
     pub train_seconds: f64,
@@ -73,6 +76,18 @@ pub struct LoadedModel {
     pub config: ValidConfig,
     pub manifest: Manifest,
     pub dir: PathBuf,
+}
+
+impl LoadedModel {
+    /// The folders this model reads from (its checkpoint, and its encoder when that lives
+    /// elsewhere): no output may be written into them.
+    pub fn protected(&self) -> crate::guard::Protected {
+        let mut p = crate::guard::Protected::new().dir(&self.dir);
+        if let Some(enc) = &self.manifest.encoder {
+            p = p.dir(Path::new(&enc.path));
+        }
+        p
+    }
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -112,6 +127,8 @@ pub fn save_tensors(path: &Path, tensors: Vec<(String, Tensor)>) -> Result<Strin
         .tempfile_in(dir)
         .map_err(|e| Error::io(dir, e))?;
     candle_core::safetensors::save(&map, tmp.path())?;
+    let f = std::fs::File::open(tmp.path()).map_err(|e| Error::io(path, e))?;
+    f.sync_all().map_err(|e| Error::io(path, e))?;
     let sha = sha256_file(tmp.path())?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     Ok(sha)
@@ -139,13 +156,16 @@ pub fn save(
         .prefix(".stancekit-ckpt-")
         .tempdir_in(parent)
         .map_err(|e| Error::io(parent, e))?;
+    let _registered = crate::runtime::TempGuard::new(staging.path());
     let s = staging.path();
     let weights_sha = save_tensors(&s.join(WEIGHTS), weights)?;
     manifest.weights_sha256 = weights_sha.clone();
     manifest.config_sha256 = sha256_hex(config_toml.as_bytes());
     let write = |name: &str, bytes: &[u8]| crate::io::write_atomic(&s.join(name), bytes);
     write(CONFIG, config_toml.as_bytes())?;
-    write(PIPELINE, &json(pipeline)?)?;
+    let pipeline_json = json(pipeline)?;
+    manifest.pipeline_sha256 = Some(sha256_hex(&pipeline_json));
+    write(PIPELINE, &pipeline_json)?;
     write(MANIFEST, &json(&manifest)?)?;
     install(staging.keep(), dir)?;
     Ok(weights_sha)
@@ -159,6 +179,7 @@ pub fn copy(src: &Path, dir: &Path) -> Result<()> {
         .prefix(".stancekit-ckpt-")
         .tempdir_in(parent)
         .map_err(|e| Error::io(parent, e))?;
+    let _registered = crate::runtime::TempGuard::new(staging.path());
     for name in [WEIGHTS, CONFIG, PIPELINE, MANIFEST] {
         std::fs::copy(src.join(name), staging.path().join(name))
             .map_err(|e| Error::io(src.join(name), e))?;
@@ -167,7 +188,9 @@ pub fn copy(src: &Path, dir: &Path) -> Result<()> {
 }
 
 /// Move a complete staged folder to `dir`, replacing what was there only at the last moment.
-fn install(staged: PathBuf, dir: &Path) -> Result<()> {
+/// Between the two renames the previous folder is `.stancekit-old-<name>`: a process killed
+/// there leaves it for loading to point at.
+pub(crate) fn install(staged: PathBuf, dir: &Path) -> Result<()> {
     let parent = dir.parent().unwrap_or(Path::new("."));
     if dir.exists() {
         let old = parent.join(format!(
@@ -181,6 +204,7 @@ fn install(staged: PathBuf, dir: &Path) -> Result<()> {
     } else {
         std::fs::rename(&staged, dir).map_err(|e| Error::io(dir, e))?;
     }
+    crate::io::sync_dir(parent);
     Ok(())
 }
 
@@ -208,6 +232,17 @@ pub fn load(dir: &Path, device: &Device) -> Result<LoadedModel> {
         message,
     };
     if !dir.join(MANIFEST).is_file() {
+        let old = dir.parent().unwrap_or(Path::new(".")).join(format!(
+            ".stancekit-old-{}",
+            dir.file_name().and_then(|n| n.to_str()).unwrap_or("")
+        ));
+        if old.join(MANIFEST).is_file() {
+            return Err(bad(format!(
+                "missing: a save was cut short while replacing it, and the previous checkpoint is in {0}; recover it with `mv {0} {1}`",
+                old.display(),
+                dir.display()
+            )));
+        }
         return Err(bad(format!(
             "no {MANIFEST}: expected a checkpoint folder such as checkpoints/<run>/model-best"
         )));
@@ -227,9 +262,21 @@ pub fn load(dir: &Path, device: &Device) -> Result<LoadedModel> {
         )));
     }
     let pipeline_file: PipelineFile = read_json(&dir.join(PIPELINE))?;
+    if let Some(want) = &manifest.pipeline_sha256 {
+        if &sha256_file(&dir.join(PIPELINE))? != want {
+            return Err(bad(format!("{PIPELINE} does not match its manifest: the folder mixes files from different saves")));
+        }
+    }
     let config_path = dir.join(CONFIG);
     let config_text =
         std::fs::read_to_string(&config_path).map_err(|e| Error::io(&config_path, e))?;
+    if !manifest.config_sha256.is_empty()
+        && sha256_hex(config_text.as_bytes()) != manifest.config_sha256
+    {
+        return Err(bad(format!(
+            "{CONFIG} does not match its manifest: the folder mixes files from different saves"
+        )));
+    }
     let config = parse_config(&config_text, &config_path, &[])?.valid;
     let heads: Vec<usize> = pipeline_file.tasks.iter().map(|t| t.labels.len()).collect();
     let (mut model, pipeline) = match &config.pretrained {

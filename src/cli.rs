@@ -40,6 +40,21 @@ pub enum FormatArg {
     Parquet,
 }
 
+/// How to read a table file: the same options for every command that reads one. A file's
+/// options come from its extension and these flags, never from a checkpoint's training data.
+#[derive(Debug, Clone, Args)]
+pub struct TableArgs {
+    /// Input format, overriding the extension (stdin defaults to csv).
+    #[arg(long, alias = "input-format", value_enum, value_name = "FORMAT")]
+    pub format: Option<FormatArg>,
+    /// Field delimiter for csv/tsv input, one character (default: `,` for csv, tab for tsv).
+    #[arg(long, value_name = "CHAR")]
+    pub delimiter: Option<char>,
+    /// Read quote characters in csv/tsv input as ordinary text (SST-2 style TSV).
+    #[arg(long)]
+    pub no_quoting: bool,
+}
+
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum BadRowArg {
     /// Stop with an error naming the file and line.
@@ -57,15 +72,19 @@ pub struct IoArgs {
     /// Output file; `-` writes stdout. Never the input file.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: PathBuf,
-    /// Input format, overriding the extension (stdin defaults to csv).
-    #[arg(long, alias = "input-format", value_enum, value_name = "FORMAT")]
-    pub format: Option<FormatArg>,
+    #[command(flatten)]
+    pub table: TableArgs,
     /// Output format, overriding the extension (stdout defaults to the input format).
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub output_format: Option<FormatArg>,
-    /// What to do with a malformed record (ragged row, unclosed quote, invalid UTF-8).
+    /// What to do with a malformed record (ragged row, blank line in a file of several
+    /// columns, unclosed or misplaced quote, invalid UTF-8).
     #[arg(long, value_enum, default_value = "error")]
     pub on_bad_row: BadRowArg,
+    /// With `--on-bad-row skip`: where the rejected rows go (default: OUTPUT.rejected.csv;
+    /// required when the output is stdout).
+    #[arg(long, value_name = "FILE")]
+    pub rejected: Option<PathBuf>,
     /// Rows read, labelled and written per batch. Pretrained-encoder models read at least 4096
     /// rows at a time, sort them by length, and run forward passes of min(N, 64) rows.
     #[arg(long, default_value_t = 256, value_name = "N")]
@@ -340,9 +359,8 @@ pub struct EvaluateArgs {
     /// A task's gold label column, e.g. stance=gold (repeatable; default: the config's).
     #[arg(long = "label-column", value_name = "TASK=COLUMN")]
     pub label_columns: Vec<String>,
-    /// File format: auto, csv, tsv, jsonl or parquet (default: the checkpoint's data.format).
-    #[arg(long, value_name = "FORMAT")]
-    pub format: Option<String>,
+    #[command(flatten)]
+    pub table: TableArgs,
     /// Bootstrap resamples for the 95% confidence intervals (0 = none).
     #[arg(long, default_value_t = 1000, value_name = "N")]
     pub bootstrap: usize,

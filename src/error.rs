@@ -53,6 +53,13 @@ pub enum Error {
         found: usize,
     },
 
+    #[error("{path}, line {line}: blank line in a file of {columns} columns (remove it; an empty text is written \"\" or as an empty field)")]
+    BlankLine {
+        path: PathBuf,
+        line: u64,
+        columns: usize,
+    },
+
     #[error("{path}, line {line}: invalid UTF-8 (expected UTF-8 text; re-encode the file)")]
     InvalidUtf8 { path: PathBuf, line: u64 },
 
@@ -63,10 +70,11 @@ pub enum Error {
         message: String,
     },
 
-    #[error("{path}, row {row}, column `{column}`: {message}")]
+    #[error("{path}, line {line}, column `{column}`: {message}")]
     BadValue {
         path: PathBuf,
-        row: usize,
+        /// The line the record starts on (after any multi-line cells before it).
+        line: u64,
         column: String,
         message: String,
     },
@@ -91,7 +99,7 @@ pub enum Error {
     NonFiniteLoss {
         step: usize,
         value: f32,
-        hint: &'static str,
+        hint: String,
     },
 
     #[error("row check failed: {rows_in} rows in, but {rows_out} written and {rejected} rejected; no output was kept")]

@@ -35,6 +35,7 @@ where
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(|e| Error::io(dir, e))?;
+    let _registered = crate::runtime::TempGuard::new(tmp.path());
     let value = {
         let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
         let value = fill(&mut w)?;
@@ -43,7 +44,15 @@ where
     };
     tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    sync_dir(dir);
     Ok(value)
+}
+
+/// Make a rename in `dir` durable. Best effort: some file systems cannot sync a folder.
+pub fn sync_dir(dir: &Path) {
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
 }
 
 #[cfg(test)]

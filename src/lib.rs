@@ -10,12 +10,15 @@ pub mod config;
 pub mod data;
 pub mod error;
 pub mod eval;
+pub mod guard;
 pub mod io;
 pub mod model;
 pub mod progress;
 pub mod report;
 pub mod rng;
+pub mod runtime;
 pub mod segment;
+pub mod table;
 pub mod text;
 pub mod train;
 

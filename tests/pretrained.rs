@@ -42,6 +42,10 @@ macro_rules! encoder_or_skip {
         match encoder_dir() {
             Some(p) => p,
             None => {
+                assert!(
+                    std::env::var_os("STANCEKIT_REQUIRE_FIXTURES").is_none(),
+                    "no all-MiniLM-L6-v2 encoder, and STANCEKIT_REQUIRE_FIXTURES says it must be there"
+                );
                 // Straight to the terminal: libtest hides eprintln! output of passing tests.
                 use std::io::Write;
                 let _ = writeln!(

@@ -11,6 +11,11 @@ fn shared() -> Option<PathBuf> {
     if p.is_dir() {
         Some(p)
     } else {
+        assert!(
+            std::env::var_os("STANCEKIT_REQUIRE_FIXTURES").is_none(),
+            "{} is absent, and STANCEKIT_REQUIRE_FIXTURES says it must be there",
+            p.display()
+        );
         // Straight to the terminal: libtest hides eprintln! output of passing tests.
         use std::io::Write;
         let _ = writeln!(

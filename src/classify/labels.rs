@@ -2,9 +2,9 @@
 //! probabilities and top-k, and the abstain rule. Kept apart from I/O so the rules are tested
 //! on plain numbers.
 
-use super::cell::Cell;
-use super::output::ColKind;
 use crate::checkpoint::TaskLabels;
+use crate::table::Cell;
+use crate::table::ColKind;
 use serde::Serialize;
 use std::collections::BTreeMap;
 

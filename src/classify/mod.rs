@@ -3,14 +3,10 @@
 //! ever losing a row: empty texts get `status=empty_text`, bad records stop the run with their
 //! line number or go to a rejected file, and the row count is checked at the end.
 
-pub mod cell;
-pub mod input;
 pub mod labels;
-pub mod output;
-pub mod raw;
-pub mod records;
 pub mod stages;
 pub mod stream;
+mod summary;
 
 use crate::checkpoint::LoadedModel;
 use crate::config::FileFormat;
@@ -31,11 +27,13 @@ pub struct IoOptions {
     pub input: PathBuf,
     /// `-` for stdout.
     pub output: PathBuf,
-    /// Overrides detection from the input's extension (stdin defaults to csv).
-    pub input_format: Option<FileFormat>,
+    /// How to read the input: format (default from the extension), delimiter, quoting.
+    pub read: crate::table::TableFlags,
     /// Overrides detection from the output's extension (stdout defaults to the input format).
     pub output_format: Option<FileFormat>,
     pub on_bad_row: BadRowPolicy,
+    /// Where skipped bad rows go; default `<OUTPUT>.rejected.csv` (required for stdout).
+    pub rejected: Option<PathBuf>,
     pub batch_size: usize,
     pub quiet: bool,
 }
@@ -83,16 +81,11 @@ pub struct Summary {
     pub rows_per_second: f64,
 }
 
-fn resolve_formats(io: &IoOptions) -> Result<(FileFormat, FileFormat)> {
-    let is_std = |p: &Path| p == Path::new("-");
-    let input = match io.input_format {
-        Some(f) => f,
-        None if is_std(&io.input) => FileFormat::Csv,
-        None => FileFormat::resolve("auto", &io.input)?,
-    };
+fn resolve_formats(io: &IoOptions) -> Result<(crate::table::ReadOptions, FileFormat)> {
+    let input = io.read.resolve(&io.input)?;
     let output = match io.output_format {
         Some(f) => f,
-        None if is_std(&io.output) => input,
+        None if io.output == Path::new("-") => input.format,
         None => FileFormat::resolve("auto", &io.output)?,
     };
     Ok((input, output))
@@ -106,12 +99,14 @@ fn job<'a>(
     interrupt: Option<&'a AtomicBool>,
     label: &'a str,
 ) -> Result<StreamJob<'a>> {
-    let (input_format, output_format) = resolve_formats(io)?;
+    let (read, output_format) = resolve_formats(io)?;
     Ok(StreamJob {
         input: &io.input,
         output: &io.output,
-        input_format,
+        read,
         output_format,
+        rejected: io.rejected.clone(),
+        protected: crate::guard::Protected::new(),
         on_bad_row: io.on_bad_row,
         batch_size: io.batch_size.max(1),
         quiet: io.quiet,
@@ -168,6 +163,7 @@ pub fn classify_file(
 ) -> Result<Summary> {
     let tasks = pick_tasks(model, &opts.tasks)?;
     let mut job = job(io, interrupt, "classify")?;
+    job.protected = model.protected();
     if model.model.sort_by_length() {
         // Sorting a larger window by length pads less; the forward batches stay small.
         job.batch_size = job.batch_size.max(SEQUENCE_WINDOW);

@@ -1,15 +1,15 @@
 //! The two transformations: labelling statements with a checkpoint, and splitting articles
 //! into statements. `classify --segment` chains them.
 
-use super::cell::Cell;
-use super::input::Row;
 use super::labels::{push_empty_cells, push_task_cells, task_columns, LabelOptions, TaskCounts};
-use super::output::ColKind;
 use super::stream::Stage;
 use crate::checkpoint::LoadedModel;
 use crate::error::{Error, Result};
 use crate::eval::predict::predict_features;
 use crate::segment::split_sentences;
+use crate::table::Cell;
+use crate::table::ColKind;
+use crate::table::Row;
 use std::path::Path;
 
 /// Row status: why a row has (or lacks) a label.
@@ -97,10 +97,10 @@ impl Stage for ClassifyStage<'_> {
         let mut feats = Vec::with_capacity(rows.len());
         let mut which = Vec::with_capacity(rows.len());
         for row in &rows {
-            match row.cells.get(self.text_idx).and_then(Cell::as_text) {
+            match row.cells.get(self.text_idx).and_then(Cell::text) {
                 Some(t) if !t.trim().is_empty() => {
                     which.push(Some(feats.len()));
-                    feats.push(pipeline.features(t));
+                    feats.push(pipeline.features(&t));
                 }
                 _ => which.push(None),
             }
@@ -205,9 +205,9 @@ impl Stage for SegmentStage {
             let body = row
                 .cells
                 .get(self.text_idx)
-                .and_then(Cell::as_text)
-                .unwrap_or("");
-            let sentences = split_sentences(body);
+                .and_then(Cell::text)
+                .unwrap_or_default();
+            let sentences = split_sentences(&body);
             if sentences.is_empty() {
                 // An article without text still gets a row, so it is not lost downstream.
                 self.empty_bodies += 1;

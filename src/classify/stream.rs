@@ -5,12 +5,14 @@
 //! so an error, a bad row or Ctrl-C never leaves a partial file. Bad rows either stop the run
 //! with their line number or go, with the reason, to `<OUTPUT>.rejected.csv`.
 
-use super::cell::Cell;
-use super::input::{BadRow, Row, RowReader};
-use super::output::{ColKind, RowWriter};
 use crate::config::FileFormat;
 use crate::error::{Error, Result};
+use crate::guard::Protected;
 use crate::progress::Progress;
+use crate::table::Cell;
+use crate::table::ReadOptions;
+use crate::table::{BadRow, Row, RowReader};
+use crate::table::{ColKind, RowWriter};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -42,8 +44,12 @@ pub trait Stage {
 pub struct StreamJob<'a> {
     pub input: &'a Path,
     pub output: &'a Path,
-    pub input_format: FileFormat,
+    pub read: ReadOptions,
     pub output_format: FileFormat,
+    /// Where skipped bad rows go (required when the output is stdout).
+    pub rejected: Option<PathBuf>,
+    /// What no output may resolve to, besides the input.
+    pub protected: Protected,
     pub on_bad_row: BadRowPolicy,
     pub batch_size: usize,
     pub quiet: bool,
@@ -68,36 +74,43 @@ fn is_std(p: &Path) -> bool {
     p == Path::new("-")
 }
 
-/// The rejected-rows file for `output`.
-pub fn rejected_path(output: &Path) -> PathBuf {
+/// The default rejected-rows file for `output`: `<OUTPUT>.rejected.csv`. Output to stdout
+/// has none: a file of that name in the working folder could be anybody's.
+pub fn rejected_path(output: &Path) -> Option<PathBuf> {
     if is_std(output) {
-        return PathBuf::from("stancekit.rejected.csv");
+        return None;
     }
     let mut s = output.as_os_str().to_os_string();
     s.push(".rejected.csv");
-    PathBuf::from(s)
+    Some(PathBuf::from(s))
 }
 
-/// Refuse an output that is the input file itself.
-pub fn refuse_overwrite(input: &Path, output: &Path) -> Result<()> {
-    if is_std(input) || is_std(output) || !output.exists() {
-        return Ok(());
+/// Check every file the job writes against every file it reads, before anything is written;
+/// returns the rejected-rows file.
+fn check_outputs(job: &StreamJob) -> Result<Option<PathBuf>> {
+    let protected = job.protected.clone().file(job.input);
+    protected.check("--output", job.output)?;
+    if job.on_bad_row != BadRowPolicy::Skip {
+        return Ok(None);
     }
-    let a = std::fs::canonicalize(input).map_err(|e| Error::io(input, e))?;
-    let b = std::fs::canonicalize(output).map_err(|e| Error::io(output, e))?;
-    if a == b {
-        return Err(Error::Input(format!(
-            "{}: refusing to overwrite the input file; choose another --output",
-            output.display()
-        )));
-    }
-    Ok(())
+    let rejected = match (&job.rejected, rejected_path(job.output)) {
+        (Some(r), _) => r.clone(),
+        (None, Some(r)) => r,
+        (None, None) => {
+            return Err(Error::Input(
+                "--on-bad-row skip with --output - (stdout): name the file for the rejected rows with --rejected FILE".into(),
+            ))
+        }
+    };
+    protected.file(job.output).check("--rejected", &rejected)?;
+    Ok(Some(rejected))
 }
 
 /// Rejected rows, written as they come to a temporary file that is renamed in at the end.
 struct Rejects {
     path: PathBuf,
     file: Option<(tempfile::NamedTempFile, csv::Writer<std::fs::File>)>,
+    guard: Option<crate::runtime::TempGuard>,
     count: u64,
 }
 
@@ -114,6 +127,7 @@ impl Rejects {
                 .tempfile_in(dir)
                 .map_err(|e| Error::io(dir, e))?;
             let f = tmp.reopen().map_err(|e| Error::io(&self.path, e))?;
+            self.guard = Some(crate::runtime::TempGuard::new(tmp.path()));
             let mut w = csv::Writer::from_writer(f);
             w.write_record(["line", "reason", "raw"])
                 .map_err(|e| Error::io(&self.path, std::io::Error::other(e)))?;
@@ -165,21 +179,22 @@ pub fn run_stream_to<O>(job: &StreamJob, stage: &mut dyn Stage, open: O) -> Resu
 where
     O: FnOnce(Fill) -> Result<u64>,
 {
-    refuse_overwrite(job.input, job.output)?;
+    let rejected_file = check_outputs(job)?;
     let start = Instant::now();
-    let mut reader = RowReader::open(job.input, job.input_format)?;
+    let mut reader = RowReader::open(job.input, job.read)?;
     let input_cols = reader.column_kinds();
     let columns = stage.columns(&input_cols, job.input)?;
     let total = if is_std(job.input) {
         0
-    } else if job.input_format == FileFormat::Parquet {
+    } else if job.read.format == FileFormat::Parquet {
         reader.total_rows()
     } else {
         std::fs::metadata(job.input).map_or(0, |m| m.len())
     };
     let mut rejects = Rejects {
-        path: rejected_path(job.output),
+        path: rejected_file.unwrap_or_default(),
         file: None,
+        guard: None,
         count: 0,
     };
     let mut progress = Progress::new(job.quiet);

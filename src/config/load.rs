@@ -13,6 +13,40 @@ pub struct LoadedConfig {
     pub resolved_toml: String,
 }
 
+impl LoadedConfig {
+    /// Point the run at `run_dir` (absolute): output folder, run name, and an embedding cache
+    /// that lived inside the old output folder. Used by a resumed run whose folder moved.
+    pub fn relocate(&mut self, run_dir: &Path) -> Result<()> {
+        let bad = || Error::Input(format!("{}: not a run folder path", run_dir.display()));
+        let name = run_dir
+            .file_name()
+            .ok_or_else(bad)?
+            .to_string_lossy()
+            .into_owned();
+        let parent = run_dir.parent().ok_or_else(bad)?.to_path_buf();
+        let old = self.valid.output_dir.clone();
+        let raw = &mut self.valid.raw;
+        let cache = PathBuf::from(&raw.model.cache_dir);
+        if let Ok(rest) = cache.strip_prefix(&old) {
+            raw.model.cache_dir = parent.join(rest).display().to_string();
+        }
+        raw.run.name = name;
+        raw.run.output_dir = parent.clone();
+        self.valid.output_dir = parent;
+        if let Some(p) = &mut self.valid.pretrained {
+            if let Ok(rest) = p.cache_dir.strip_prefix(&old) {
+                p.cache_dir = self.valid.output_dir.join(rest);
+            }
+        }
+        self.resolved_toml =
+            toml::to_string_pretty(&self.valid.raw).map_err(|e| Error::ConfigSyntax {
+                path: self.valid.config_path.clone(),
+                message: e.to_string(),
+            })?;
+        Ok(())
+    }
+}
+
 /// Read `path`, apply `overrides` (`train.epochs=3`), validate.
 pub fn load_config(path: &Path, overrides: &[String]) -> Result<LoadedConfig> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;

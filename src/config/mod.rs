@@ -5,6 +5,7 @@
 //! minimal file works. `load` reads and overrides them; `valid` checks them once and turns them
 //! into typed values that the rest of the library trusts without re-checking.
 
+mod limits;
 mod load;
 mod pretrained;
 mod types;
@@ -15,8 +16,9 @@ mod tests;
 
 pub use load::{load_config, parse_config, LoadedConfig};
 pub use types::{
-    ClassWeightSpec, DataSource, Device, EncoderMode, FileFormat, MissingPolicy, ModelKind,
-    OptimizerKind, Pooling, PretrainedSpec, Schedule, TaskSpec, UnknownPolicy, ValidConfig,
+    clean_path, ClassWeightSpec, DataSource, Device, EncoderMode, FileFormat, MissingPolicy,
+    ModelKind, OptimizerKind, Pooling, PretrainedSpec, Schedule, TaskSpec, UnknownPolicy,
+    ValidConfig,
 };
 
 use serde::{Deserialize, Serialize};

@@ -187,6 +187,17 @@ impl ValidConfig {
         self.output_dir.join(&self.raw.run.name)
     }
 
+    /// Every labelled file the run reads.
+    pub fn data_files(&self) -> Vec<PathBuf> {
+        match &self.source {
+            DataSource::Single(p) => vec![p.clone()],
+            DataSource::Files { train, dev, test } => std::iter::once(train.clone())
+                .chain(dev.clone())
+                .chain(test.clone())
+                .collect(),
+        }
+    }
+
     /// File format for `path` under this config's `data.format`.
     pub fn format_of(&self, path: &Path) -> Result<FileFormat> {
         FileFormat::resolve(&self.raw.data.format, path)

@@ -398,11 +398,16 @@ impl Config {
         };
         let output_dir = resolve(&self.run.output_dir);
         self.run.output_dir = output_dir.clone();
-        if self.run.name.trim().is_empty() || self.run.name.contains(['/', '\\']) {
+        let name = self.run.name.as_str();
+        if name.trim().is_empty() || name.contains(['/', '\\', '\0']) || name == "." || name == ".."
+        {
             return Err(err(
                 "run.name",
-                format!("expected a plain folder name, got `{}`", self.run.name),
+                format!("expected a plain folder name (not `.` or `..`, no slashes), got `{name}`"),
             ));
+        }
+        if let Err((key, message)) = super::limits::check_size(&self, model) {
+            return Err(err(key, message));
         }
         Ok(ValidConfig {
             raw: self,

@@ -101,7 +101,7 @@ fn cell(t: &Table, row: usize, col: usize) -> &str {
 fn bad(path: &Path, line: u64, column: &str, message: String) -> Error {
     Error::BadValue {
         path: path.to_path_buf(),
-        row: line as usize,
+        line,
         column: column.to_string(),
         message,
     }

@@ -61,7 +61,7 @@ fn keep_it_local_numbers_become_named_classes() {
     assert_eq!(imp.rows[1].3, vec!["verbal_cooperation"]);
     let bad = write(dir.path(), "b.tsv", "en\tQuadClass\nSomething.\t9\n");
     let err = import("kil-quadclass", &bad).unwrap_err().to_string();
-    assert!(err.contains("row 2") && err.contains("0-4"), "{err}");
+    assert!(err.contains("line 2") && err.contains("0-4"), "{err}");
     let r = write(dir.path(), "r.tsv", "en\tRelevant\nA.\t0\nB.\t1\n");
     let (imp, rep) = import("kil-relevance", &r).unwrap();
     assert_eq!(rep.labels["relevance"]["relevant"], 1);

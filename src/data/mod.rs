@@ -190,7 +190,7 @@ pub fn map_label(
 ) -> Result<LabelOutcome> {
     let bad = |message: String| Error::BadValue {
         path: file.to_path_buf(),
-        row: line as usize,
+        line,
         column: task.column.clone(),
         message,
     };

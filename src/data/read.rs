@@ -1,25 +1,15 @@
-//! Reading a labelled table (csv, tsv, jsonl, parquet) into string columns.
+//! Reading a labelled table (csv, tsv, jsonl, parquet) into string columns, for training,
+//! evaluation, `data check` and the importers.
 //!
-//! polars does the parsing. For delimited text we first walk the file with the `csv` crate,
-//! because polars pads short rows with nulls and reports bad bytes without a line number: the
-//! walk turns ragged rows, unclosed quotes and invalid UTF-8 into errors that name the line, and
-//! records the line on which each row starts so later errors can name it too.
+//! It collects the one streaming reader ([`crate::table::RowReader`]) that `classify` uses, so
+//! a file is read the same way by every command: the strict csv reader's record boundaries,
+//! line numbers and errors, parquet's values rendered exactly, jsonl values as written. The
+//! first bad record stops the read with its file and line.
 
-use crate::config::FileFormat;
 use crate::error::{Error, Result};
-use polars::prelude::*;
-use std::fs::File;
+pub use crate::table::ReadOptions;
+use crate::table::RowReader;
 use std::path::Path;
-
-/// How to read one file.
-#[derive(Debug, Clone, Copy)]
-pub struct ReadOptions {
-    pub format: FileFormat,
-    /// Overrides the format's delimiter (`,` for csv, tab for tsv).
-    pub delimiter: Option<u8>,
-    /// `false` reads quote characters as ordinary text (SST-2 style TSV).
-    pub quoting: bool,
-}
 
 /// A file read into memory: its column names, and for every data row its values as strings
 /// (`None` for null or empty) and the line it starts on.
@@ -56,178 +46,22 @@ pub fn read_table(path: &Path, opts: ReadOptions) -> Result<Table> {
             std::io::Error::new(std::io::ErrorKind::NotFound, "file not found"),
         ));
     }
-    let (df, lines) = match opts.format {
-        FileFormat::Csv | FileFormat::Tsv => {
-            let sep = opts.delimiter.unwrap_or(if opts.format == FileFormat::Tsv {
-                b'\t'
-            } else {
-                b','
-            });
-            let lines = scan_delimited(path, sep, opts.quoting)?;
-            let quote = opts.quoting.then_some(b'"');
-            let df = CsvReadOptions::default()
-                .with_has_header(true)
-                .with_infer_schema_length(Some(0))
-                .with_raise_if_empty(false)
-                .map_parse_options(|p| p.with_separator(sep).with_quote_char(quote))
-                .try_into_reader_with_file_path(Some(path.to_path_buf()))
-                .and_then(|r| r.finish())
-                .map_err(|e| table_error(path, e))?;
-            (df, lines)
-        }
-        FileFormat::Jsonl => {
-            let lines = scan_jsonl(path)?;
-            let file = File::open(path).map_err(|e| Error::io(path, e))?;
-            let df = JsonReader::new(file)
-                .with_json_format(JsonFormat::JsonLines)
-                .finish()
-                .map_err(|e| table_error(path, e))?;
-            (df, lines)
-        }
-        FileFormat::Parquet => {
-            let file = File::open(path).map_err(|e| Error::io(path, e))?;
-            let df = ParquetReader::new(file)
-                .finish()
-                .map_err(|e| table_error(path, e))?;
-            let lines = (1..=df.height() as u64).collect();
-            (df, lines)
-        }
-    };
-    if df.height() != lines.len() {
-        return Err(Error::Table {
-            path: path.to_path_buf(),
-            message: format!(
-                "parsed {} rows but the file has {} records; check data.delimiter and data.quoting",
-                df.height(),
-                lines.len()
-            ),
-        });
-    }
-    to_table(path, &df, lines)
-}
-
-fn table_error(path: &Path, e: PolarsError) -> Error {
-    Error::Table {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    }
-}
-
-fn to_table(path: &Path, df: &DataFrame, lines: Vec<u64>) -> Result<Table> {
-    let mut columns = Vec::new();
-    let mut data = vec![Vec::with_capacity(df.width()); df.height()];
-    for col in df.columns() {
-        columns.push(col.name().to_string());
-        let s = col
-            .cast(&DataType::String)
-            .map_err(|e| table_error(path, e))?;
-        let ca = s.str().map_err(|e| table_error(path, e))?;
-        for (row, v) in ca.iter().enumerate() {
-            data[row].push(v.filter(|v| !v.is_empty()).map(str::to_string));
-        }
+    let mut reader = RowReader::open(path, opts)?;
+    let columns = reader.columns().to_vec();
+    let (mut data, mut lines) = (Vec::new(), Vec::new());
+    while let Some(record) = reader.next_record()? {
+        let row = record.map_err(|bad| *bad.error)?;
+        lines.push(row.line);
+        data.push(
+            row.cells
+                .iter()
+                .map(|c| c.text().filter(|t| !t.is_empty()).map(|t| t.into_owned()))
+                .collect(),
+        );
     }
     Ok(Table {
         columns,
         data,
         lines,
     })
-}
-
-/// Walk a delimited file record by record; return the start line of each data row.
-fn scan_delimited(path: &Path, sep: u8, quoting: bool) -> Result<Vec<u64>> {
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut rdr = csv::ReaderBuilder::new()
-        .delimiter(sep)
-        .quoting(quoting)
-        .has_headers(true)
-        .flexible(false)
-        .from_reader(std::io::BufReader::new(file));
-    let expected = match rdr.byte_headers() {
-        Ok(h) => {
-            if std::str::from_utf8(h.as_slice()).is_err() {
-                return Err(Error::InvalidUtf8 {
-                    path: path.to_path_buf(),
-                    line: 1,
-                });
-            }
-            h.len()
-        }
-        Err(e) => return Err(csv_error(path, e, 0)),
-    };
-    let mut lines = Vec::new();
-    let mut record = csv::ByteRecord::new();
-    loop {
-        match rdr.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {
-                let line = record.position().map(|p| p.line()).unwrap_or(0);
-                if std::str::from_utf8(record.as_slice()).is_err() {
-                    return Err(Error::InvalidUtf8 {
-                        path: path.to_path_buf(),
-                        line,
-                    });
-                }
-                lines.push(line);
-            }
-            Err(e) => return Err(csv_error(path, e, expected)),
-        }
-    }
-    Ok(lines)
-}
-
-fn csv_error(path: &Path, e: csv::Error, expected: usize) -> Error {
-    let path = path.to_path_buf();
-    let line = e.position().map(|p| p.line()).unwrap_or(0);
-    match e.into_kind() {
-        csv::ErrorKind::UnequalLengths { pos, len, .. } => Error::RaggedRow {
-            path,
-            line: pos.map(|p| p.line()).unwrap_or(line),
-            expected,
-            found: len as usize,
-        },
-        csv::ErrorKind::Utf8 { pos, .. } => Error::InvalidUtf8 {
-            path,
-            line: pos.map(|p| p.line()).unwrap_or(line),
-        },
-        csv::ErrorKind::Io(source) => Error::Io { path, source },
-        other => Error::Malformed {
-            path,
-            line,
-            message: format!("{other:?}"),
-        },
-    }
-}
-
-/// Check that every non-blank line is one JSON object; return their line numbers.
-fn scan_jsonl(path: &Path) -> Result<Vec<u64>> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let mut lines = Vec::new();
-    for (i, raw) in bytes.split(|b| *b == b'\n').enumerate() {
-        let line = i as u64 + 1;
-        let text = std::str::from_utf8(raw).map_err(|_| Error::InvalidUtf8 {
-            path: path.to_path_buf(),
-            line,
-        })?;
-        if text.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<serde_json::Value>(text) {
-            Ok(serde_json::Value::Object(_)) => lines.push(line),
-            Ok(_) => {
-                return Err(Error::Malformed {
-                    path: path.to_path_buf(),
-                    line,
-                    message: "expected one JSON object per line".into(),
-                })
-            }
-            Err(e) => {
-                return Err(Error::Malformed {
-                    path: path.to_path_buf(),
-                    line,
-                    message: format!("invalid JSON: {e}"),
-                })
-            }
-        }
-    }
-    Ok(lines)
 }

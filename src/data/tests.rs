@@ -150,8 +150,8 @@ fn unclosed_quote_is_reported_with_its_line() {
     .unwrap();
     let err = records(dir.path(), "q.csv", "").unwrap_err();
     let msg = err.to_string();
-    assert!(matches!(err, Error::RaggedRow { line: 3, .. }), "{msg}");
-    assert!(msg.contains("unclosed quote"), "{msg}");
+    assert!(matches!(err, Error::Malformed { line: 3, .. }), "{msg}");
+    assert!(msg.contains("never closed"), "{msg}");
 }
 
 #[test]
@@ -197,7 +197,7 @@ fn empty_label_is_an_error_naming_row_and_column_unless_ignored() {
         .to_string();
     assert!(
         err.contains("e.csv")
-            && err.contains("row 3")
+            && err.contains("line 3")
             && err.contains("`stance`")
             && err.contains("empty label"),
         "{err}"
@@ -227,7 +227,7 @@ fn label_map_and_unknown_policies_apply() {
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("row 7") && err.contains("unknown label `THREATEN`"),
+        err.contains("line 7") && err.contains("unknown label `THREATEN`"),
         "{err}"
     );
     task.unknown = crate::config::UnknownPolicy::Drop;

@@ -3,10 +3,10 @@
 
 use super::build::{evaluate_rows, Evaluation, ReportSettings};
 use super::input::{parse_label_columns, read_eval_file, Columns};
-use super::write::write_report;
+use super::write::{write_report, REPORT_FILES};
 use crate::checkpoint;
-use crate::error::{Error, Result};
-use std::path::{Path, PathBuf};
+use crate::error::Result;
+use std::path::PathBuf;
 
 #[derive(Debug, Clone)]
 pub struct EvaluateRequest {
@@ -16,7 +16,7 @@ pub struct EvaluateRequest {
     pub text_column: Option<String>,
     /// `task=column` overrides, as typed.
     pub label_columns: Vec<String>,
-    pub format: Option<String>,
+    pub read: crate::table::TableFlags,
     pub slice_by: Option<String>,
     pub resamples: usize,
     pub seed: u64,
@@ -25,16 +25,14 @@ pub struct EvaluateRequest {
 /// Run an evaluation and write its four files; returns the evaluation and the files.
 pub fn evaluate_file(req: &EvaluateRequest) -> Result<(Evaluation, Vec<PathBuf>)> {
     let model = checkpoint::load(&req.model, &candle_core::Device::Cpu)?;
-    if same_path(&req.out, &req.model) {
-        return Err(Error::Input(format!(
-            "--out {}: that is the checkpoint folder; write the report elsewhere",
-            req.out.display()
-        )));
+    let protected = model.protected().file(&req.data);
+    for f in REPORT_FILES {
+        protected.check("--out", &req.out.join(f))?;
     }
     let columns = Columns {
         text: req.text_column.clone(),
         labels: parse_label_columns(&model.config, &req.label_columns)?,
-        format: req.format.clone(),
+        read: req.read,
         slice_by: req.slice_by.clone(),
     };
     let input = read_eval_file(&model.config, &req.data, &columns)?;
@@ -46,11 +44,4 @@ pub fn evaluate_file(req: &EvaluateRequest) -> Result<(Evaluation, Vec<PathBuf>)
     let ev = evaluate_rows(&model, input, &settings)?;
     let files = write_report(&req.out, &ev)?;
     Ok((ev, files))
-}
-
-fn same_path(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => false,
-    }
 }

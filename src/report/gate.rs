@@ -42,6 +42,12 @@ pub fn parse_bar(spec: &str) -> Result<Bar> {
         .trim()
         .parse()
         .map_err(|_| bad(format!("`{value}` is not a number")))?;
+    // A NaN bar never compares below anything, and an infinite one always or never fails.
+    if !value.is_finite() {
+        return Err(bad(format!(
+            "`{value}` is not a finite number; give a bar such as 0.8"
+        )));
+    }
     let (task, metric) = match name.rsplit_once('.') {
         Some((t, m)) => (Some(t.to_string()), m.to_string()),
         None => (None, name.to_string()),
@@ -88,7 +94,8 @@ pub fn check(report: &Report, bars: &[Bar]) -> Result<Vec<GateFailure>> {
                 continue;
             }
             let value = metric(&task.metrics, &bar.metric).unwrap_or(0.0);
-            if value < bar.value {
+            // A NaN figure (nothing evaluated) fails the bar rather than slipping past it.
+            if value.is_nan() || value < bar.value {
                 failures.push(GateFailure {
                     task: task.name.clone(),
                     metric: bar.metric.clone(),

@@ -6,8 +6,8 @@
 //! become [`Gold::Missing`], labels the model does not know become [`Gold::Unknown`], and both
 //! are counted in the report.
 
-use crate::config::{FileFormat, TaskSpec, UnknownPolicy, ValidConfig};
-use crate::data::{read_table, ReadOptions, Record};
+use crate::config::{TaskSpec, UnknownPolicy, ValidConfig};
+use crate::data::{read_table, Record};
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
@@ -45,7 +45,9 @@ pub struct Columns {
     pub text: Option<String>,
     /// `(task, column)` overrides.
     pub labels: Vec<(String, String)>,
-    pub format: Option<String>,
+    /// How to read the evaluated file: from its extension and these flags, never from the
+    /// checkpoint's training-data settings.
+    pub read: crate::table::TableFlags,
     pub slice_by: Option<String>,
 }
 
@@ -91,18 +93,7 @@ pub fn parse_label_columns(cfg: &ValidConfig, specs: &[String]) -> Result<Vec<(S
 
 /// Read a labelled file for evaluation with the checkpoint's config `cfg`.
 pub fn read_eval_file(cfg: &ValidConfig, path: &Path, columns: &Columns) -> Result<EvalInput> {
-    let (format, delimiter) = match &columns.format {
-        Some(f) => (FileFormat::resolve(f, path)?, None),
-        None => (cfg.format_of(path)?, cfg.delimiter),
-    };
-    let table = read_table(
-        path,
-        ReadOptions {
-            format,
-            delimiter,
-            quoting: cfg.raw.data.quoting,
-        },
-    )?;
+    let table = read_table(path, columns.read.resolve(path)?)?;
     let text_column = columns
         .text
         .clone()

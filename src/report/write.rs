@@ -12,15 +12,14 @@ pub const REPORT_JSON: &str = "report.json";
 pub const REPORT_MD: &str = "report.md";
 pub const REPORT_HTML: &str = "report.html";
 pub const PREDICTIONS_CSV: &str = "predictions.csv";
+/// Every file a report folder holds.
+pub const REPORT_FILES: [&str; 4] = [REPORT_JSON, REPORT_MD, REPORT_HTML, PREDICTIONS_CSV];
 
 /// Write the four files into `dir` (created); returns their paths.
 pub fn write_report(dir: &Path, ev: &Evaluation) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let json = serde_json::to_vec_pretty(&ev.report).map_err(|e| Error::Input(e.to_string()))?;
-    let paths: Vec<PathBuf> = [REPORT_JSON, REPORT_MD, REPORT_HTML, PREDICTIONS_CSV]
-        .iter()
-        .map(|f| dir.join(f))
-        .collect();
+    let paths: Vec<PathBuf> = REPORT_FILES.iter().map(|f| dir.join(f)).collect();
     write_atomic(&paths[0], &json)?;
     write_atomic(&paths[1], markdown::render(&ev.report).as_bytes())?;
     write_atomic(&paths[2], html::render(&ev.report).as_bytes())?;

@@ -6,12 +6,14 @@
 //! epoch, position in the epoch, early-stopping record), which is what an interrupted run
 //! saves and `--resume` restores, giving the same bits as a straight run.
 
+mod log;
 pub mod loss;
 pub mod optim;
 mod run;
 mod save;
 pub mod schedule;
 mod state;
+mod summary;
 
 use crate::checkpoint::{sha256_file, DataFile, PipelineFile, TaskLabels, FORMAT_VERSION};
 use crate::config::EncoderMode;
@@ -29,7 +31,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-pub use run::LOG_FILE;
+pub use log::LOG_FILE;
 pub use state::RESUME_DIR;
 
 /// How a run is driven (not part of the config: it does not change the result).
@@ -87,26 +89,59 @@ pub(crate) struct Ctx {
 
 /// Train from a config file.
 pub fn train(cfg: LoadedConfig, opts: &TrainOptions) -> Result<TrainSummary> {
+    refuse_data_in_run_dir(&cfg.valid)?;
     let ctx = build_ctx(cfg, opts.quiet)?;
     let run_dir = ctx.cfg.valid.run_dir();
-    // A fresh run starts from a clean slate: no stale resume state or log from an older run.
+    // A fresh run starts from a clean slate: no stale resume state, log or temporary files
+    // from an older run (the log is restarted when it opens).
     let _ = std::fs::remove_dir_all(run_dir.join(RESUME_DIR));
-    let _ = std::fs::remove_file(run_dir.join(run::LOG_FILE));
+    state::sweep_temps(&run_dir, true);
     run::run(ctx, state::LoopState::new(), opts)
 }
 
-/// Continue an interrupted run from `run_dir/resume/`.
+/// A run replaces the files in its folder: refuse one whose folder holds its own data.
+fn refuse_data_in_run_dir(v: &crate::config::ValidConfig) -> Result<()> {
+    let run_dir = v.run_dir();
+    let guard = crate::guard::Protected::new().dir(&run_dir);
+    for f in v.data_files() {
+        if guard.check("run folder", &f).is_err() {
+            return Err(Error::ConfigValue {
+                path: v.config_path.clone(),
+                key: "run.name".into(),
+                message: format!(
+                    "the run folder {} holds the data file {}, and training replaces files there; choose another run.name or run.output_dir",
+                    run_dir.display(),
+                    f.display()
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Continue an interrupted run from `run_dir/resume/`, writing to `run_dir` wherever it is now
+/// (the folder may have been moved or copied since the state was saved).
 pub fn resume(run_dir: &Path, opts: &TrainOptions) -> Result<TrainSummary> {
     let dir = run_dir.join(RESUME_DIR);
     if !dir.is_dir() {
+        let old = run_dir.join(format!(".stancekit-old-{RESUME_DIR}"));
+        let message = if old.is_dir() {
+            format!("no {RESUME_DIR}/ folder, but a save was cut short while replacing it and left the previous state in {0}: `mv {0} {1}` and resume again", old.display(), dir.display())
+        } else {
+            format!("no {RESUME_DIR}/ folder: nothing to resume (the run finished, or was never interrupted)")
+        };
         return Err(Error::Checkpoint {
             path: run_dir.to_path_buf(),
-            message: format!("no {RESUME_DIR}/ folder: nothing to resume (the run finished, or was never interrupted)"),
+            message,
         });
     }
-    let cfg = load_config(&dir.join(crate::checkpoint::CONFIG), &[])?;
+    state::read_state(&dir)?;
+    let mut cfg = load_config(&dir.join(crate::checkpoint::CONFIG), &[])?;
+    let here = std::fs::canonicalize(run_dir).map_err(|e| Error::io(run_dir, e))?;
+    cfg.relocate(&here)?;
+    state::sweep_temps(&here, false);
     let mut ctx = build_ctx(cfg, opts.quiet)?;
-    let st = state::load(&dir, &mut ctx)?;
+    let st = state::load(&here.join(RESUME_DIR), &mut ctx)?;
     run::run(ctx, st, opts)
 }
 
@@ -135,6 +170,17 @@ pub fn select_device(device: crate::config::Device) -> Result<candle_core::Devic
 
 fn build_ctx(cfg: LoadedConfig, quiet: bool) -> Result<Ctx> {
     let v = &cfg.valid;
+    if v.raw.train.threads > crate::runtime::cores() {
+        return Err(Error::ConfigValue {
+            path: v.config_path.clone(),
+            key: "train.threads".into(),
+            message: format!(
+                "{} threads, but this machine has {} cores; use at most that (0 = all)",
+                v.raw.train.threads,
+                crate::runtime::cores()
+            ),
+        });
+    }
     let threads = configure_threads(v.raw.train.threads);
     let device = select_device(v.device)?;
     let corpus = load_corpus(v)?;

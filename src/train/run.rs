@@ -1,5 +1,6 @@
 //! The loop itself: steps, evaluation, early stopping, checkpoints, interruption.
 
+use super::log::Log;
 use super::loss::cross_entropy;
 use super::save::{flush_best, save_checkpoint, snapshot, Best};
 use super::schedule::{learning_rate, EarlyStopping};
@@ -16,11 +17,9 @@ use crate::text::Features;
 use candle_core::Tensor;
 use serde_json::json;
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-pub const LOG_FILE: &str = "train-log.jsonl";
 const SHUFFLE_STREAM: u64 = 0x5407;
 const EVAL_BATCH: usize = 256;
 
@@ -35,34 +34,13 @@ fn dropout_seed(seed: u64, step: usize) -> u64 {
     seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (step as u64).wrapping_mul(0xbf58_476d_1ce4_e5b9)
 }
 
-struct Log {
-    file: Option<std::fs::File>,
-}
-
-impl Log {
-    fn open(path: &std::path::Path) -> Self {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .ok();
-        Log { file }
-    }
-
-    fn write(&mut self, v: serde_json::Value) {
-        if let Some(f) = &mut self.file {
-            let _ = writeln!(f, "{v}");
-        }
-    }
-}
-
 pub fn run(mut ctx: Ctx, mut st: LoopState, opts: &TrainOptions) -> Result<TrainSummary> {
     let v = ctx.cfg.valid.clone();
     let t = &v.raw.train;
     let seed = v.raw.run.seed;
     let run_dir = v.run_dir();
     std::fs::create_dir_all(&run_dir).map_err(|e| Error::io(&run_dir, e))?;
-    let mut log = Log::open(&run_dir.join(LOG_FILE));
+    let mut log = Log::open(&run_dir.join(super::LOG_FILE), st.step);
     let n = ctx.train.len();
     let bs = t.batch_size;
     let steps_per_epoch = n.div_ceil(bs);
@@ -96,6 +74,16 @@ pub fn run(mut ctx: Ctx, mut st: LoopState, opts: &TrainOptions) -> Result<Train
             let lr = learning_rate(v.schedule, t.lr, st.step, t.warmup_steps, total);
             let loss = match train_step(&mut ctx, idx, seed, st.step, lr) {
                 Ok(l) => l,
+                Err(Error::NonFiniteLoss { step, value, .. }) => {
+                    flush_best(&ctx, &run_dir, &mut best)?;
+                    let best_dir = run_dir.join("model-best");
+                    let kept = match best_dir.join(checkpoint::MANIFEST).is_file() {
+                        true => format!("{} holds the last good checkpoint", best_dir.display()),
+                        false => "no checkpoint was written: the loss diverged before the first evaluation".into(),
+                    };
+                    let hint = format!("lower train.lr, set train.grad_clip (e.g. 1.0), or add warmup_steps; {kept}");
+                    return Err(Error::NonFiniteLoss { step, value, hint });
+                }
                 Err(e) => {
                     flush_best(&ctx, &run_dir, &mut best)?;
                     return Err(e);
@@ -292,7 +280,7 @@ fn train_step(
         return Err(Error::NonFiniteLoss {
             step: step + 1,
             value,
-            hint: "lower train.lr, set train.grad_clip (e.g. 1.0), or add warmup_steps; model-best/ holds the last good checkpoint",
+            hint: String::new(),
         });
     }
     let grads = loss.backward()?;

@@ -90,6 +90,7 @@ pub(super) fn save_checkpoint(
         data: ctx.data_files.clone(),
         config_sha256: String::new(),
         weights_sha256: String::new(),
+        pipeline_sha256: None,
         metrics,
         train_seconds: seconds,
         encoder: ctx.encoder.clone(),

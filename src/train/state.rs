@@ -1,8 +1,13 @@
 //! The training loop's state, and the `resume/` folder an interrupted run leaves behind.
+//!
+//! `resume/` is written as a whole: into a staging folder, each file synced, then renamed into
+//! place, with `state.json` naming the sha256 of every other file. Loading checks those hashes,
+//! so a state whose files come from different saves (a save cut short by SIGKILL or a second
+//! signal) is reported with the command that recovers, never resumed with wrong weights.
 
 use super::schedule::EarlyStopping;
 use super::Ctx;
-use crate::checkpoint::{load_tensors, save_tensors, CONFIG, WEIGHTS};
+use crate::checkpoint::{install, load_tensors, save_tensors, sha256_file, CONFIG, WEIGHTS};
 use crate::error::{Error, Result};
 use crate::eval::Metrics;
 use candle_core::Tensor;
@@ -28,6 +33,9 @@ pub struct LoopState {
     /// Seconds spent training before this process (for throughput and the manifest).
     pub seconds: f64,
     pub examples_seen: usize,
+    /// sha256 of each other file of the saved state, by name (empty in memory).
+    #[serde(default)]
+    pub files: BTreeMap<String, String>,
 }
 
 impl LoopState {
@@ -41,14 +49,23 @@ impl LoopState {
             optimizer_step: 0,
             seconds: 0.0,
             examples_seen: 0,
+            files: BTreeMap::new(),
         }
     }
 }
 
-/// Write weights, optimiser moments, loop state and config, replacing any earlier resume state.
+/// Write weights, optimiser moments, loop state and config as one folder, replacing any earlier
+/// resume state only once the new one is complete.
 pub fn save(run_dir: &Path, ctx: &mut Ctx, st: &LoopState) -> Result<()> {
-    let dir = run_dir.join(RESUME_DIR);
-    save_tensors(&dir.join(WEIGHTS), ctx.model.named_weights()?)?;
+    let staging = tempfile::Builder::new()
+        .prefix(".stancekit-resume-")
+        .tempdir_in(run_dir)
+        .map_err(|e| Error::io(run_dir, e))?;
+    let _registered = crate::runtime::TempGuard::new(staging.path());
+    let dir = staging.path();
+    let mut st = st.clone();
+    let weights = save_tensors(&dir.join(WEIGHTS), ctx.model.named_weights()?)?;
+    st.files.insert(WEIGHTS.into(), weights);
     let mut opt = ctx.optimizer.state();
     if let Some(table) = ctx.model.sparse_table() {
         let shape = (table.rows, table.dim);
@@ -65,10 +82,88 @@ pub fn save(run_dir: &Path, ctx: &mut Ctx, st: &LoopState) -> Result<()> {
             ));
         }
     }
-    save_tensors(&dir.join(OPTIMIZER), opt)?;
+    let opt_sha = save_tensors(&dir.join(OPTIMIZER), opt)?;
+    st.files.insert(OPTIMIZER.into(), opt_sha);
     crate::io::write_atomic(&dir.join(CONFIG), ctx.cfg.resolved_toml.as_bytes())?;
-    let json = serde_json::to_vec_pretty(st).map_err(|e| Error::Input(e.to_string()))?;
-    crate::io::write_atomic(&dir.join(STATE), &json)
+    st.files
+        .insert(CONFIG.into(), sha256_file(&dir.join(CONFIG))?);
+    let json = serde_json::to_vec_pretty(&st).map_err(|e| Error::Input(e.to_string()))?;
+    crate::io::write_atomic(&dir.join(STATE), &json)?;
+    install(staging.keep(), &run_dir.join(RESUME_DIR))
+}
+
+/// Remove what an earlier process left behind in `run_dir` when it was killed: staging
+/// folders and temporary files, and (for a fresh run) the previous copy an interrupted swap
+/// kept. A resume keeps that copy: it may be the only complete state.
+pub fn sweep_temps(run_dir: &Path, fresh: bool) {
+    let Ok(entries) = std::fs::read_dir(run_dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let stale =
+            name.starts_with(".stancekit-") && (fresh || !name.starts_with(".stancekit-old-"));
+        if stale {
+            let p = e.path();
+            let _ = match p.is_dir() {
+                true => std::fs::remove_dir_all(&p),
+                false => std::fs::remove_file(&p),
+            };
+        }
+    }
+}
+
+/// Check the saved state's files against the hashes in `state.json`.
+fn verify(dir: &Path, st: &LoopState) -> std::result::Result<(), String> {
+    if st.files.is_empty() {
+        return Err(format!(
+            "{STATE} lists no file hashes (a state from an older stancekit, or a torn save)"
+        ));
+    }
+    for name in [WEIGHTS, OPTIMIZER, CONFIG] {
+        let want = st
+            .files
+            .get(name)
+            .ok_or_else(|| format!("{STATE} has no hash for {name}"))?;
+        let got = sha256_file(&dir.join(name)).map_err(|e| e.to_string())?;
+        if &got != want {
+            return Err(format!(
+                "{name} does not match the hash in {STATE}: its files come from different saves"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Why a resume state cannot be used, and how to recover.
+fn unusable(dir: &Path, why: String) -> Error {
+    let run_dir = dir.parent().unwrap_or(Path::new("."));
+    let old = run_dir.join(format!(".stancekit-old-{RESUME_DIR}"));
+    let recover = if old.join(STATE).is_file() {
+        format!(
+            "an earlier complete state was kept: `rm -rf {0} && mv {1} {0} && stancekit train --resume {2}`",
+            dir.display(),
+            old.display(),
+            run_dir.display()
+        )
+    } else {
+        format!(
+            "start the run again with `stancekit train --config {}`",
+            run_dir.join("model-last").join(CONFIG).display()
+        )
+    };
+    Error::Checkpoint {
+        path: dir.to_path_buf(),
+        message: format!("the resume state is incomplete ({why}); {recover}"),
+    }
+}
+
+/// Read `state.json`, or say how to recover when it is missing or torn.
+pub fn read_state(dir: &Path) -> Result<LoopState> {
+    let state_path = dir.join(STATE);
+    let bytes = std::fs::read(&state_path)
+        .map_err(|e| unusable(dir, format!("cannot read {STATE}: {e}")))?;
+    serde_json::from_slice(&bytes).map_err(|e| unusable(dir, format!("{STATE} is malformed: {e}")))
 }
 
 /// Restore a saved state into a freshly built context.
@@ -77,10 +172,8 @@ pub fn load(dir: &Path, ctx: &mut Ctx) -> Result<LoopState> {
         path: dir.to_path_buf(),
         message,
     };
-    let state_path = dir.join(STATE);
-    let bytes = std::fs::read(&state_path).map_err(|e| Error::io(&state_path, e))?;
-    let st: LoopState =
-        serde_json::from_slice(&bytes).map_err(|e| bad(format!("{STATE} is malformed: {e}")))?;
+    let st = read_state(dir)?;
+    verify(dir, &st).map_err(|why| unusable(dir, why))?;
     let device = ctx.model.device().clone();
     let weights = load_tensors(&dir.join(WEIGHTS), &device)?;
     crate::model::load_weights(ctx.model.as_mut(), &weights).map_err(|e| bad(e.to_string()))?;

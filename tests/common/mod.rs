@@ -62,6 +62,7 @@ batch_size = 4
 lr = 0.02
 threads = 1
 "#;
+    fs::write(dir.join("run.toml"), cfg).unwrap();
     let cfg = parse_config(cfg, &dir.join("run.toml"), &[]).unwrap();
     let run = cfg.valid.run_dir();
     let opts = TrainOptions {

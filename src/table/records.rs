@@ -1,10 +1,10 @@
 //! Turning one raw record into a [`Row`] or a [`BadRow`] that says why it was refused and
-//! names its line: ragged rows, invalid UTF-8, unclosed quotes, lines that are not JSON
-//! objects.
+//! names its line: ragged rows, blank lines in a file of several columns, invalid UTF-8,
+//! quotes left open or closed in the middle of a field, lines that are not JSON objects.
 
 use super::cell::Cell;
-use super::input::{BadRow, Record, Row};
-use super::raw::ends_in_open_quote;
+use super::delimited::RawRecord;
+use super::reader::{BadRow, Record, Row};
 use crate::error::Error;
 use std::path::Path;
 
@@ -38,50 +38,45 @@ pub fn parse_object(
     }
 }
 
-pub fn delimited_record(
-    path: &Path,
-    record: &csv::ByteRecord,
-    bytes: &[u8],
-    sep: u8,
-    width: usize,
-) -> Record {
-    let line = record.position().map_or(0, |p| p.line());
-    let raw = || {
-        String::from_utf8_lossy(bytes)
-            .trim_end_matches(['\n', '\r'])
-            .to_string()
-    };
-    if ends_in_open_quote(bytes, sep) {
-        let reason = "a quote opened here is never closed; it runs to the end of the file";
+/// A delimited record as a row of `width` text cells, or why it is not one. An empty field
+/// is an empty text, never a null: csv cannot tell them apart, and the value must come out
+/// as it went in.
+pub fn delimited_record(path: &Path, rec: &RawRecord, width: usize) -> Record {
+    let line = rec.line;
+    let raw = || String::from_utf8_lossy(&rec.raw).into_owned();
+    if let Some(p) = &rec.problem {
+        return Err(malformed(path, line, p.reason(), raw()));
+    }
+    if rec.blank && width > 1 {
+        let error = Box::new(Error::BlankLine {
+            path: path.to_path_buf(),
+            line,
+            columns: width,
+        });
         return Err(BadRow {
             line,
-            reason: reason.into(),
-            raw: raw(),
-            error: Box::new(Error::Malformed {
-                path: path.to_path_buf(),
-                line,
-                message: reason.into(),
-            }),
+            reason: format!("blank line in a file of {width} columns"),
+            raw: String::new(),
+            error,
         });
     }
-    if record.len() != width {
+    if rec.len() != width {
         let error = Box::new(Error::RaggedRow {
             path: path.to_path_buf(),
             line,
             expected: width,
-            found: record.len(),
+            found: rec.len(),
         });
         return Err(BadRow {
             line,
-            reason: format!("expected {width} fields, found {}", record.len()),
+            reason: format!("expected {width} fields, found {}", rec.len()),
             raw: raw(),
             error,
         });
     }
     let mut cells = Vec::with_capacity(width);
-    for field in record {
+    for field in rec.fields() {
         match std::str::from_utf8(field) {
-            Ok("") => cells.push(Cell::Null),
             Ok(s) => cells.push(Cell::Text(s.to_string())),
             Err(_) => {
                 return Err(BadRow {
@@ -97,20 +92,4 @@ pub fn delimited_record(
         }
     }
     Ok(Row { line, cells })
-}
-
-pub fn csv_error(path: &Path, e: csv::Error) -> Error {
-    let line = e.position().map_or(0, |p| p.line());
-    match e.into_kind() {
-        csv::ErrorKind::Io(source) => Error::io(path, source),
-        csv::ErrorKind::Utf8 { .. } => Error::InvalidUtf8 {
-            path: path.to_path_buf(),
-            line,
-        },
-        other => Error::Malformed {
-            path: path.to_path_buf(),
-            line,
-            message: format!("{other:?}"),
-        },
-    }
 }

@@ -1,16 +1,18 @@
 //! Reading a table record by record (csv, tsv, jsonl) or slice by slice (parquet), so that
-//! `classify` and `segment` keep memory flat however large the file is.
+//! memory stays flat however large the file is. `classify` and `segment` stream through it;
+//! [`crate::data::read_table`] collects it for training, evaluation and `data check`.
 //!
 //! Every record is either a [`Row`] or a [`BadRow`] that names its line; the caller decides
 //! whether a bad row stops the run or goes to the rejected file. Nothing is skipped here.
 
 use super::cell::Cell;
-use super::output::ColKind;
-use super::raw::{tee, RawTail};
-use super::records::{csv_error, delimited_record, malformed, parse_object};
+use super::delimited::{DelimitedReader, RawRecord};
+use super::parquet::ParquetSource;
+use super::records::{delimited_record, malformed, parse_object};
+use super::writer::ColKind;
+use super::ReadOptions;
 use crate::config::FileFormat;
 use crate::error::{Error, Result};
-use polars::prelude::*;
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -37,10 +39,8 @@ pub type Record = std::result::Result<Row, BadRow>;
 
 enum Source {
     Delimited {
-        rdr: csv::Reader<super::raw::TeeReader<Box<dyn Read>>>,
-        record: csv::ByteRecord,
-        sep: u8,
-        raw: RawTail,
+        rdr: DelimitedReader<Box<dyn Read>>,
+        record: RawRecord,
     },
     Jsonl {
         rdr: BufReader<Box<dyn Read>>,
@@ -48,15 +48,7 @@ enum Source {
         bytes: u64,
         buf: Vec<u8>,
     },
-    /// Read one slice at a time from disk, so memory does not grow with the file.
-    Parquet {
-        file: PathBuf,
-        total: usize,
-        kinds: Vec<(String, ColKind)>,
-        next: usize,
-        // Keeps a buffered stdin alive until the reader is dropped.
-        _tmp: Option<tempfile::NamedTempFile>,
-    },
+    Parquet(ParquetSource),
 }
 
 /// A table opened for reading in order.
@@ -67,9 +59,7 @@ pub struct RowReader {
     pending: VecDeque<Record>,
 }
 
-const PARQUET_SLICE: usize = 8192;
-
-fn open_read(path: &Path) -> Result<Box<dyn Read>> {
+pub(super) fn open_read(path: &Path) -> Result<Box<dyn Read>> {
     if path == Path::new("-") {
         return Ok(Box::new(std::io::stdin()));
     }
@@ -77,43 +67,38 @@ fn open_read(path: &Path) -> Result<Box<dyn Read>> {
     Ok(Box::new(f))
 }
 
+fn empty_file(path: &Path, what: &str) -> Error {
+    Error::Table {
+        path: path.to_path_buf(),
+        message: format!("the file is empty: no {what} to take the column names from"),
+    }
+}
+
 impl RowReader {
     /// Open `path` (`-` for stdin) and read its header (the first object's keys for jsonl).
-    pub fn open(path: &Path, format: FileFormat) -> Result<RowReader> {
-        let mut r = match format {
+    pub fn open(path: &Path, opts: ReadOptions) -> Result<RowReader> {
+        let mut r = match opts.format {
             FileFormat::Csv | FileFormat::Tsv => {
-                let sep = if format == FileFormat::Tsv {
-                    b'\t'
-                } else {
-                    b','
-                };
-                let (source, raw) = tee(open_read(path)?);
-                let mut rdr = csv::ReaderBuilder::new()
-                    .delimiter(sep)
-                    .has_headers(true)
-                    .flexible(true)
-                    .from_reader(source);
-                let header = rdr.byte_headers().map_err(|e| csv_error(path, e))?.clone();
-                raw.take(0, rdr.position().byte());
-                let mut columns = Vec::with_capacity(header.len());
-                for field in &header {
-                    columns.push(
-                        std::str::from_utf8(field)
-                            .map_err(|_| Error::InvalidUtf8 {
-                                path: path.to_path_buf(),
-                                line: 1,
-                            })?
-                            .to_string(),
-                    );
+                let sep = opts.separator();
+                let mut rdr = DelimitedReader::new(open_read(path)?, sep, opts.quoting);
+                let mut header = RawRecord::default();
+                if !rdr.read(&mut header).map_err(|e| Error::io(path, e))? {
+                    return Err(empty_file(path, "header line"));
                 }
+                let columns = match delimited_record(path, &header, header.len()) {
+                    Ok(row) => row
+                        .cells
+                        .iter()
+                        .map(|c| c.text().unwrap_or_default().into_owned())
+                        .collect(),
+                    Err(bad) => return Err(*bad.error),
+                };
                 RowReader {
                     path: path.to_path_buf(),
                     columns,
                     source: Source::Delimited {
                         rdr,
-                        record: csv::ByteRecord::new(),
-                        sep,
-                        raw,
+                        record: RawRecord::default(),
                     },
                     pending: VecDeque::new(),
                 }
@@ -129,7 +114,15 @@ impl RowReader {
                 },
                 pending: VecDeque::new(),
             },
-            FileFormat::Parquet => open_parquet(path)?,
+            FileFormat::Parquet => {
+                let source = ParquetSource::open(path)?;
+                RowReader {
+                    path: path.to_path_buf(),
+                    columns: source.columns(),
+                    source: Source::Parquet(source),
+                    pending: VecDeque::new(),
+                }
+            }
         };
         if let Source::Jsonl { .. } = r.source {
             r.read_first_object()?;
@@ -141,11 +134,11 @@ impl RowReader {
         &self.columns
     }
 
-    /// Column names with how to store them: parquet keeps its numeric types; text formats
-    /// give text (jsonl numbers still come back unquoted in jsonl).
+    /// Column names with how to store them: parquet keeps its Arrow types; text formats give
+    /// text (jsonl literals still come back unquoted in jsonl).
     pub fn column_kinds(&self) -> Vec<(String, ColKind)> {
         match &self.source {
-            Source::Parquet { kinds, .. } => kinds.clone(),
+            Source::Parquet(p) => p.kinds(),
             _ => self
                 .columns
                 .iter()
@@ -169,7 +162,7 @@ impl RowReader {
     /// Rows in a parquet file (0 for other formats, which are not counted ahead).
     pub fn total_rows(&self) -> u64 {
         match &self.source {
-            Source::Parquet { total, .. } => *total as u64,
+            Source::Parquet(p) => p.total() as u64,
             _ => 0,
         }
     }
@@ -177,9 +170,9 @@ impl RowReader {
     /// Bytes read so far (rows for parquet), for progress.
     pub fn position(&self) -> u64 {
         match &self.source {
-            Source::Delimited { rdr, .. } => rdr.position().byte(),
+            Source::Delimited { rdr, .. } => rdr.position(),
             Source::Jsonl { bytes, .. } => *bytes,
-            Source::Parquet { next, .. } => *next as u64,
+            Source::Parquet(p) => p.next_row() as u64,
         }
     }
 
@@ -190,37 +183,19 @@ impl RowReader {
             return Ok(Some(r));
         }
         match &mut self.source {
-            Source::Delimited {
-                rdr,
-                record,
-                sep,
-                raw,
-            } => match rdr.read_byte_record(record) {
-                Ok(false) => Ok(None),
-                Ok(true) => {
-                    let start = record.position().map_or(0, |p| p.byte());
-                    let bytes = raw.take(start, rdr.position().byte());
-                    Ok(Some(delimited_record(
-                        &self.path,
-                        record,
-                        &bytes,
-                        *sep,
-                        self.columns.len(),
-                    )))
-                }
-                Err(e) => Err(csv_error(&self.path, e)),
-            },
-            Source::Jsonl { .. } => self.next_json(),
-            Source::Parquet {
-                file, total, next, ..
-            } => {
-                if *next >= *total {
+            Source::Delimited { rdr, record } => {
+                if !rdr.read(record).map_err(|e| Error::io(&self.path, e))? {
                     return Ok(None);
                 }
-                let slice = read_parquet(&self.path, file, Some((*next, PARQUET_SLICE)))?;
-                let first_line = *next as u64 + 1;
-                *next += slice.height();
-                let rows = parquet_rows(&self.path, &slice, first_line)?;
+                Ok(Some(delimited_record(
+                    &self.path,
+                    record,
+                    self.columns.len(),
+                )))
+            }
+            Source::Jsonl { .. } => self.next_json(),
+            Source::Parquet(p) => {
+                let rows = p.next_slice()?;
                 self.pending.extend(rows.into_iter().map(Ok));
                 Ok(self.pending.pop_front())
             }
@@ -228,7 +203,8 @@ impl RowReader {
     }
 
     /// Read lines up to the first JSON object and take its keys as the columns; bad lines
-    /// before it are kept as bad rows.
+    /// before it are kept as bad rows. With no object at all there are no columns, and the
+    /// first bad line (or the emptiness of the file) is the error.
     fn read_first_object(&mut self) -> Result<()> {
         while let Some((line, text)) = self.next_json_line()? {
             match text.and_then(|t| parse_object(&self.path, line, &t)) {
@@ -241,7 +217,10 @@ impl RowReader {
                 Err(bad) => self.pending.push_back(Err(bad)),
             }
         }
-        Ok(())
+        match self.pending.pop_front() {
+            Some(Err(bad)) => Err(*bad.error),
+            _ => Err(empty_file(&self.path, "JSON object")),
+        }
     }
 
     fn next_json(&mut self) -> Result<Option<Record>> {
@@ -272,7 +251,8 @@ impl RowReader {
         Ok(Some(Ok(Row { line, cells })))
     }
 
-    /// The next non-blank line with its number; a line that is not UTF-8 is a bad row.
+    /// The next non-blank line with its number (a byte-order mark at the start of the file
+    /// is dropped); a line that is not UTF-8 is a bad row.
     #[allow(clippy::type_complexity)]
     fn next_json_line(&mut self) -> Result<Option<(u64, std::result::Result<String, BadRow>)>> {
         let Source::Jsonl {
@@ -291,6 +271,9 @@ impl RowReader {
                 .map_err(|e| Error::io(&self.path, e))?;
             if n == 0 {
                 return Ok(None);
+            }
+            if *line == 0 && buf.starts_with(b"\xEF\xBB\xBF") {
+                buf.drain(..3);
             }
             *line += 1;
             *bytes += n as u64;
@@ -312,94 +295,4 @@ impl RowReader {
             }));
         }
     }
-}
-
-/// Read `slice` (offset, rows) of a parquet file; `path` names it in errors.
-fn read_parquet(path: &Path, file: &Path, slice: Option<(usize, usize)>) -> Result<DataFrame> {
-    let f = std::fs::File::open(file).map_err(|e| Error::io(path, e))?;
-    ParquetReader::new(f)
-        .with_slice(slice)
-        .finish()
-        .map_err(|e| Error::Table {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })
-}
-
-fn open_parquet(path: &Path) -> Result<RowReader> {
-    let (file_path, tmp) = if path == Path::new("-") {
-        let mut tmp = tempfile::NamedTempFile::new().map_err(|e| Error::io("stdin", e))?;
-        std::io::copy(&mut std::io::stdin(), tmp.as_file_mut())
-            .map_err(|e| Error::io("stdin", e))?;
-        (tmp.path().to_path_buf(), Some(tmp))
-    } else {
-        (path.to_path_buf(), None)
-    };
-    // Only the schema (a zero-row slice) and the row count are read up front.
-    let head = read_parquet(path, &file_path, Some((0, 0)))?;
-    let total = std::fs::File::open(&file_path)
-        .map_err(|e| Error::io(path, e))
-        .and_then(|f| {
-            ParquetReader::new(f).num_rows().map_err(|e| Error::Table {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            })
-        })?;
-    Ok(RowReader {
-        path: path.to_path_buf(),
-        columns: head
-            .get_column_names()
-            .iter()
-            .map(|c| c.to_string())
-            .collect(),
-        source: Source::Parquet {
-            kinds: head
-                .columns()
-                .iter()
-                .map(|c| (c.name().to_string(), kind_of(c.dtype())))
-                .collect(),
-            file: file_path,
-            total,
-            next: 0,
-            _tmp: tmp,
-        },
-        pending: VecDeque::new(),
-    })
-}
-
-/// How a parquet column is written back: numbers stay numbers.
-fn kind_of(dtype: &DataType) -> ColKind {
-    if dtype.is_float() {
-        ColKind::Float
-    } else if dtype.is_integer() {
-        ColKind::Int
-    } else {
-        ColKind::Text
-    }
-}
-
-fn parquet_rows(path: &Path, df: &DataFrame, first_line: u64) -> Result<Vec<Row>> {
-    let table_err = |e: PolarsError| Error::Table {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    };
-    let mut rows: Vec<Row> = (0..df.height())
-        .map(|i| Row {
-            line: first_line + i as u64,
-            cells: Vec::with_capacity(df.width()),
-        })
-        .collect();
-    for col in df.columns() {
-        let typed = kind_of(col.dtype()) != ColKind::Text || col.dtype() == &DataType::Boolean;
-        let s = col.cast(&DataType::String).map_err(table_err)?;
-        let ca = s.str().map_err(table_err)?;
-        for (row, v) in rows.iter_mut().zip(ca.iter()) {
-            row.cells.push(match v {
-                None => Cell::Null,
-                Some(v) if typed => Cell::Raw(v.to_string()),
-                Some(v) => Cell::Text(v.to_string()),
-            });
-        }
-    }
-    Ok(rows)
 }

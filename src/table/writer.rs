@@ -1,5 +1,7 @@
 //! Writing rows as they come, in csv, tsv, jsonl or parquet, so output never has to be held in
-//! memory (parquet keeps one row group at a time).
+//! memory (parquet keeps one row group at a time). Values go out as they came in: parquet
+//! columns keep their Arrow types, JSON literals are written as they were read, and an empty
+//! csv text stays an empty text.
 
 use super::cell::Cell;
 use crate::config::FileFormat;
@@ -9,11 +11,14 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// How a column is stored where the format has types (parquet; numbers unquoted in jsonl).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum ColKind {
     Text,
+    /// A probability or score this tool computed (f32).
     Float,
     Int,
+    /// An input parquet column, written back with its own type.
+    Typed(DataType),
 }
 
 const PARQUET_ROW_GROUP: usize = 65_536;
@@ -58,7 +63,7 @@ impl<'a> RowWriter<'a> {
             FileFormat::Parquet => {
                 let schema: Schema = columns
                     .iter()
-                    .map(|(n, k)| Field::new(n.as_str().into(), dtype(*k)))
+                    .map(|(n, k)| Field::new(n.as_str().into(), dtype(k)))
                     .collect();
                 let writer = ParquetWriter::new(w)
                     .batched(&schema)
@@ -83,8 +88,12 @@ impl<'a> RowWriter<'a> {
         match &mut self.sink {
             Sink::Delimited(w) => {
                 for row in &rows {
-                    w.write_record(row.iter().map(|c| c.as_text().unwrap_or("")))
-                        .map_err(|e| csv_io(path, e))?;
+                    for c in row {
+                        let text = c.text();
+                        w.write_field(text.as_deref().unwrap_or("").as_bytes())
+                            .map_err(|e| csv_io(path, e))?;
+                    }
+                    w.write_record(None::<&[u8]>).map_err(|e| csv_io(path, e))?;
                 }
             }
             Sink::Jsonl(w) => {
@@ -128,11 +137,12 @@ impl<'a> RowWriter<'a> {
     }
 }
 
-fn dtype(k: ColKind) -> DataType {
+fn dtype(k: &ColKind) -> DataType {
     match k {
         ColKind::Text => DataType::String,
         ColKind::Float => DataType::Float32,
         ColKind::Int => DataType::Int64,
+        ColKind::Typed(t) => t.clone(),
     }
 }
 
@@ -140,21 +150,33 @@ fn frame(columns: &[(String, ColKind)], rows: Vec<Vec<Cell>>) -> PolarsResult<Da
     let height = rows.len();
     let mut cols = Vec::with_capacity(columns.len());
     for (i, (name, kind)) in columns.iter().enumerate() {
-        let values = rows.iter().map(|r| r.get(i).and_then(Cell::as_text));
+        let cells = rows.iter().map(|r| r.get(i).unwrap_or(&Cell::Null));
+        let texts = || cells.clone().map(Cell::text);
         let series = match kind {
-            ColKind::Text => Series::new(name.as_str().into(), values.collect::<Vec<_>>()),
+            ColKind::Text => Series::new(name.as_str().into(), texts().collect::<Vec<_>>()),
             ColKind::Float => Series::new(
                 name.as_str().into(),
-                values
+                texts()
                     .map(|v| v.and_then(|v| v.parse::<f32>().ok()))
                     .collect::<Vec<_>>(),
             ),
             ColKind::Int => Series::new(
                 name.as_str().into(),
-                values
+                texts()
                     .map(|v| v.and_then(|v| v.parse::<i64>().ok()))
                     .collect::<Vec<_>>(),
             ),
+            ColKind::Typed(dtype) => {
+                let values: Vec<AnyValue> = cells
+                    .clone()
+                    .map(|c| match c {
+                        Cell::Null => AnyValue::Null,
+                        Cell::Typed(v) => v.clone(),
+                        Cell::Text(s) | Cell::Raw(s) => AnyValue::StringOwned(s.as_str().into()),
+                    })
+                    .collect();
+                Series::from_any_values_and_dtype(name.as_str().into(), &values, dtype, true)?
+            }
         };
         cols.push(series.into_column());
     }
@@ -170,11 +192,7 @@ fn json_line(columns: &[(String, ColKind)], row: &[Cell], out: &mut String) {
         }
         out.push_str(&serde_json::Value::String(name.clone()).to_string());
         out.push(':');
-        match row.get(i).unwrap_or(&Cell::Null) {
-            Cell::Null => out.push_str("null"),
-            Cell::Raw(s) => out.push_str(s),
-            Cell::Text(s) => out.push_str(&serde_json::Value::String(s.clone()).to_string()),
-        }
+        out.push_str(&row.get(i).unwrap_or(&Cell::Null).json());
     }
     out.push_str("}\n");
 }

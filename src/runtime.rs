@@ -1,0 +1,126 @@
+//! Process-wide concerns that every long-running command shares: the signals that end a
+//! process, and the temporary files and folders that must not outlive it.
+//!
+//! SIGINT, SIGTERM, SIGHUP and SIGQUIT are all caught, on a thread of their own (so the work
+//! done there is not limited to what is safe inside a signal handler). The first sets a flag
+//! that the streaming loop checks between batches and the training loop between steps: they
+//! stop cleanly, remove their temporary output (and training saves a resumable state). A
+//! second signal does not wait: it removes every temporary file and folder still registered
+//! and exits with code 130. SIGKILL cannot be caught; what it leaves behind is swept by the
+//! next `train` of the same run folder.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+fn registry() -> &'static Mutex<Vec<PathBuf>> {
+    static TEMPS: OnceLock<Mutex<Vec<PathBuf>>> = OnceLock::new();
+    TEMPS.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+/// A temporary file or folder registered for removal on a forced exit; unregistered when
+/// dropped (by then it has been renamed into place or removed by its owner).
+#[derive(Debug)]
+pub struct TempGuard(PathBuf);
+
+impl TempGuard {
+    pub fn new(path: &Path) -> TempGuard {
+        if let Ok(mut v) = registry().lock() {
+            v.push(path.to_path_buf());
+        }
+        TempGuard(path.to_path_buf())
+    }
+}
+
+impl Drop for TempGuard {
+    fn drop(&mut self) {
+        if let Ok(mut v) = registry().lock() {
+            if let Some(i) = v.iter().rposition(|p| *p == self.0) {
+                v.remove(i);
+            }
+        }
+    }
+}
+
+/// Remove every registered temporary file and folder.
+pub fn remove_temps() {
+    let paths = match registry().lock() {
+        Ok(v) => v.clone(),
+        Err(_) => return,
+    };
+    for p in paths {
+        if p.is_dir() {
+            let _ = std::fs::remove_dir_all(&p);
+        } else {
+            let _ = std::fs::remove_file(&p);
+        }
+    }
+}
+
+/// Catch SIGINT, SIGTERM, SIGHUP and SIGQUIT. The returned flag is set by the first; `notice`
+/// is printed then. A second signal removes the temporary files and exits with 130. Installing
+/// twice returns the same flag.
+pub fn catch_signals(notice: &'static str) -> Arc<AtomicBool> {
+    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    FLAG.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        #[cfg(unix)]
+        {
+            use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+            if let Ok(mut signals) =
+                signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
+            {
+                let f = flag.clone();
+                std::thread::spawn(move || {
+                    for _ in signals.forever() {
+                        if f.swap(true, Ordering::SeqCst) {
+                            remove_temps();
+                            std::process::exit(130);
+                        }
+                        eprintln!("\n{notice}");
+                    }
+                });
+            }
+        }
+        flag
+    })
+    .clone()
+}
+
+/// Cores this machine has (1 if it cannot tell).
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Refuse a thread count above the machine's cores (0 = all cores); `key` names the option.
+pub fn check_threads(key: &str, threads: usize) -> crate::Result<()> {
+    let cores = cores();
+    if threads > cores {
+        return Err(crate::Error::Input(format!(
+            "{key} = {threads}: this machine has {cores} cores; use at most {cores} (0 = all)"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registered_temps_are_removed_and_dropped_guards_forgotten() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.tmp");
+        let b = dir.path().join("b.tmp");
+        std::fs::write(&a, "x").unwrap();
+        std::fs::create_dir(&b).unwrap();
+        std::fs::write(b.join("w"), "x").unwrap();
+        let ga = TempGuard::new(&a);
+        let gb = TempGuard::new(&b);
+        drop(gb);
+        remove_temps();
+        assert!(!a.exists(), "a registered file is removed");
+        assert!(b.exists(), "an unregistered folder is left alone");
+        drop(ga);
+    }
+}

@@ -1,0 +1,52 @@
+//! The end-of-training report, as the binary prints it.
+
+use super::TrainSummary;
+use std::fmt::Write as _;
+
+impl TrainSummary {
+    /// The human-readable summary: steps, throughput, what was left out, best and held-out
+    /// metrics, the weights' hash and the report folders.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "run: {}", self.run_dir.display());
+        let _ = writeln!(
+            out,
+            "trained {} steps ({} epochs) on {} examples in {:.2} s ({:.0} examples/s, {} threads)",
+            self.steps,
+            self.epochs,
+            self.train_examples,
+            self.train_seconds,
+            self.examples_per_second,
+            self.threads
+        );
+        let d = &self.dropped;
+        if d.dropped_empty_text + d.dropped_unknown > 0 {
+            let _ = writeln!(
+                out,
+                "left out: {} rows with empty text, {} rows with unknown labels (unknown = \"drop\")",
+                d.dropped_empty_text, d.dropped_unknown
+            );
+        }
+        if let Some(best) = self.best_value {
+            let _ = writeln!(
+                out,
+                "best {} = {best:.4} at step {}",
+                self.early_stopping_metric, self.best_step
+            );
+        }
+        for (split, metrics) in [("dev", &self.dev), ("test", &self.test)] {
+            for (task, m) in metrics {
+                let _ = writeln!(
+                    out,
+                    "{split:>4} {task:<12} accuracy {:.4}  macro-F1 {:.4}  weighted-F1 {:.4}  (n = {})",
+                    m.accuracy, m.macro_f1, m.weighted_f1, m.n
+                );
+            }
+        }
+        let _ = writeln!(out, "model-best weights sha256 {}", self.weights_sha256);
+        for dir in &self.reports {
+            let _ = writeln!(out, "report: {}", dir.join("report.html").display());
+        }
+        out
+    }
+}
