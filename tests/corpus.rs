@@ -52,9 +52,9 @@ fn statements_meet_the_minimum_counts_and_class_lists() {
         t.columns,
         vec!["article_id", "statement_id", "text", "stance", "sentiment"]
     );
-    assert!(t.height() >= 1600, "{} statements", t.height());
+    assert!(t.height() >= 6000, "{} statements", t.height());
     let articles: BTreeSet<&str> = column(&t, "article_id").into_iter().collect();
-    assert!(articles.len() >= 160, "{} articles", articles.len());
+    assert!(articles.len() >= 500, "{} articles", articles.len());
     let ids: BTreeSet<&str> = column(&t, "statement_id").into_iter().collect();
     assert_eq!(ids.len(), t.height(), "statement ids are unique");
 
@@ -70,13 +70,13 @@ fn statements_meet_the_minimum_counts_and_class_lists() {
         stance.keys().copied().collect::<Vec<_>>(),
         vec!["condemnation", "cooperation", "invitation", "other"]
     );
-    assert!(stance.values().all(|&n| n >= 250), "{stance:?}");
+    assert!(stance.values().all(|&n| n >= 1000), "{stance:?}");
     let sentiment = count("sentiment");
     assert_eq!(
         sentiment.keys().copied().collect::<Vec<_>>(),
         vec!["negative", "neutral", "positive"]
     );
-    assert!(sentiment.values().all(|&n| n >= 300), "{sentiment:?}");
+    assert!(sentiment.values().all(|&n| n >= 1500), "{sentiment:?}");
 }
 
 #[test]

@@ -321,6 +321,7 @@ fn every_parameter_receives_a_gradient() {
             &logits[0],
             &[Some(0), Some(1), Some(2)],
             None,
+            None,
             0.0,
         )
         .unwrap()
@@ -329,6 +330,7 @@ fn every_parameter_receives_a_gradient() {
             + stancekit::train::loss::cross_entropy(
                 &logits[1],
                 &[Some(0), Some(1), Some(1)],
+                None,
                 None,
                 0.0,
             )

@@ -40,7 +40,7 @@ pub struct LengthStats {
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct SplitSummary {
-    pub split: &'static str,
+    pub split: String,
     pub rows: usize,
     /// Per task: label (after the label map) -> count. Missing labels count under "".
     pub labels: BTreeMap<String, BTreeMap<String, usize>>,
@@ -166,14 +166,19 @@ pub fn check_corpus(cfg: &ValidConfig, corpus: &Corpus) -> CheckReport {
         let mut conflicts = Vec::new();
         for k in &keys {
             let rows = &norm[*k];
+            // Each row's label as its own source maps it.
             let labels: BTreeSet<String> = rows
                 .iter()
-                .filter_map(|&i| all[i].1.labels[t].as_deref())
-                .map(|l| {
-                    task.label_map
-                        .get(l)
-                        .cloned()
-                        .unwrap_or_else(|| l.to_string())
+                .filter_map(|&i| {
+                    let r = all[i].1;
+                    let spec = cfg.task_of(r.source, t)?;
+                    let l = r.labels[t].as_deref()?;
+                    Some(
+                        spec.label_map
+                            .get(l)
+                            .cloned()
+                            .unwrap_or_else(|| l.to_string()),
+                    )
                 })
                 .collect();
             if labels.len() > 1 {
@@ -240,11 +245,19 @@ pub fn check_corpus(cfg: &ValidConfig, corpus: &Corpus) -> CheckReport {
         let mut unknown: BTreeMap<&str, usize> = BTreeMap::new();
         let mut missing = Vec::new();
         let mut seen: BTreeSet<&str> = BTreeSet::new();
+        let mut fatal_unknown = false;
         for (_, r) in &all {
+            // Rows of a source that does not label this task have nothing to check.
+            let Some(spec) = cfg.task_of(r.source, t) else {
+                continue;
+            };
             match r.labels[t].as_deref() {
                 None => missing.push(c.loc(r)),
                 Some(l) => {
-                    let mapped = task.label_map.get(l).map(String::as_str).unwrap_or(l);
+                    let mapped = spec.label_map.get(l).map(String::as_str).unwrap_or(l);
+                    if !task.labels.iter().any(|x| x == mapped) {
+                        fatal_unknown |= spec.unknown == UnknownPolicy::Error;
+                    }
                     if task.labels.iter().any(|x| x == mapped) {
                         seen.insert(mapped);
                     } else {
@@ -254,7 +267,9 @@ pub fn check_corpus(cfg: &ValidConfig, corpus: &Corpus) -> CheckReport {
             }
         }
         let n_unknown: usize = unknown.values().sum();
-        let sev = if task.unknown == UnknownPolicy::Error {
+        // An error where a row's own source refuses unknown labels; a warning where it maps
+        // or drops them.
+        let sev = if fatal_unknown {
             Severity::Error
         } else {
             Severity::Warning
@@ -305,11 +320,22 @@ pub fn check_corpus(cfg: &ValidConfig, corpus: &Corpus) -> CheckReport {
         );
     }
 
-    let splits = corpus
-        .splits
-        .iter()
-        .map(|s| summarise(cfg, s.part.name(), &s.records))
-        .collect();
+    let mut splits = Vec::new();
+    for s in &corpus.splits {
+        splits.push(summarise(cfg, s.part.name().to_string(), &s.records));
+        // With several sources, each split is also broken down by source.
+        if corpus.sources.len() > 1 {
+            for (i, name) in corpus.sources.iter().enumerate() {
+                let own: Vec<Record> = s
+                    .records
+                    .iter()
+                    .filter(|r| r.source == i)
+                    .cloned()
+                    .collect();
+                splits.push(summarise(cfg, format!("{} / {name}", s.part.name()), &own));
+            }
+        }
+    }
     let mut findings = c.findings;
     findings.sort_by_key(|f| f.severity);
     CheckReport {

@@ -5,18 +5,17 @@ use crate::config::{UnknownPolicy, ValidConfig};
 use crate::data::Record;
 use std::collections::BTreeMap;
 
-pub(super) fn summarise(
-    cfg: &ValidConfig,
-    split: &'static str,
-    records: &[Record],
-) -> SplitSummary {
+pub(super) fn summarise(cfg: &ValidConfig, split: String, records: &[Record]) -> SplitSummary {
     let mut labels = BTreeMap::new();
     for (t, task) in cfg.tasks.iter().enumerate() {
         let mut counts: BTreeMap<String, usize> =
             task.labels.iter().map(|l| (l.clone(), 0)).collect();
         for r in records {
-            // Count labels as training will see them: mapped, and unknown ones sent where
-            // `unknown = "map:<label>"` sends them.
+            // Count labels as training will see them: mapped by the row's own source, and
+            // unknown ones sent where `unknown = "map:<label>"` sends them.
+            let Some(task) = cfg.task_of(r.source, t) else {
+                continue;
+            };
             let l = r.labels[t]
                 .as_deref()
                 .map(|l| {

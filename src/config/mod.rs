@@ -8,6 +8,7 @@
 mod limits;
 mod load;
 mod pretrained;
+mod sources;
 mod types;
 mod valid;
 
@@ -15,6 +16,7 @@ mod valid;
 mod tests;
 
 pub use load::{load_config, parse_config, LoadedConfig};
+pub use sources::{SourceConfig, SourceSpec};
 pub use types::{
     clean_path, ClassWeightSpec, DataSource, Device, EncoderMode, FileFormat, MissingPolicy,
     ModelKind, OptimizerKind, Pooling, PretrainedSpec, Schedule, TaskSpec, UnknownPolicy,
@@ -61,6 +63,10 @@ impl Default for RunConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct DataConfig {
+    /// Names this source in `data check` and reports when there are `[[data.sources]]`
+    /// (default: the file's stem).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -78,11 +84,15 @@ pub struct DataConfig {
     pub group_column: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_column: Option<String>,
+    /// More labelled files to train from, each with its own columns, label maps and weight.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<SourceConfig>,
 }
 
 impl Default for DataConfig {
     fn default() -> Self {
         DataConfig {
+            name: None,
             path: None,
             train: None,
             dev: None,
@@ -93,6 +103,7 @@ impl Default for DataConfig {
             text_column: "text".into(),
             group_column: None,
             id_column: None,
+            sources: Vec::new(),
         }
     }
 }

@@ -224,11 +224,18 @@ fn reference_config_parses_and_mentions_every_key() {
     .unwrap();
     assert_eq!(cfg.valid.tasks.len(), 2);
     // Every key of every section must appear (commented or not) in the reference.
-    let full: toml::Value = toml::Value::try_from(Config {
+    let mut with_source = Config {
         tasks: vec![TaskConfig::default()],
         ..Config::default()
-    })
-    .unwrap();
+    };
+    with_source.data.sources = vec![super::SourceConfig {
+        tasks: Some(vec![]),
+        delimiter: Some(",".into()),
+        group_column: Some("g".into()),
+        id_column: Some("i".into()),
+        ..Default::default()
+    }];
+    let full: toml::Value = toml::Value::try_from(with_source).unwrap();
     let mut keys = vec![
         "path",
         "train",
@@ -239,6 +246,7 @@ fn reference_config_parses_and_mentions_every_key() {
         "id_column",
         "stratify",
         "column",
+        "name",
     ];
     let mut owned = Vec::new();
     if let toml::Value::Table(t) = &full {
@@ -250,16 +258,23 @@ fn reference_config_parses_and_mentions_every_key() {
             };
             for s in tables {
                 owned.extend(s.keys().cloned());
+                // [[data.sources]] entries have keys of their own.
+                for nested in s.values().filter_map(|v| v.as_array()) {
+                    for t in nested.iter().filter_map(|v| v.as_table()) {
+                        owned.extend(t.keys().cloned());
+                    }
+                }
             }
         }
     }
     keys.extend(owned.iter().map(String::as_str));
     for key in keys {
         let (assign, table) = (format!("{key} ="), format!(".{key}]"));
+        let array = format!(".{key}]]");
         assert!(
             REFERENCE_CONFIG.lines().any(|l| {
                 let l = l.trim_start_matches(['#', ' ']);
-                l.starts_with(&assign) || l.ends_with(&table)
+                l.starts_with(&assign) || l.ends_with(&table) || l.ends_with(&array)
             }),
             "configs/reference.toml does not explain `{key}`"
         );

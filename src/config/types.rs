@@ -158,6 +158,10 @@ pub struct ValidConfig {
     pub class_weights: ClassWeightSpec,
     /// Task index used for stratified splitting.
     pub stratify_task: usize,
+    /// The primary source's name (`data.name`, or its file's stem).
+    pub primary_name: String,
+    /// `[[data.sources]]`, checked; source `i + 1` in records.
+    pub sources: Vec<super::SourceSpec>,
 }
 
 /// Remove `.` and `name/..` components without touching the file system, so messages show
@@ -189,12 +193,39 @@ impl ValidConfig {
 
     /// Every labelled file the run reads.
     pub fn data_files(&self) -> Vec<PathBuf> {
-        match &self.source {
+        let primary: Vec<PathBuf> = match &self.source {
             DataSource::Single(p) => vec![p.clone()],
             DataSource::Files { train, dev, test } => std::iter::once(train.clone())
                 .chain(dev.clone())
                 .chain(test.clone())
                 .collect(),
+        };
+        primary
+            .into_iter()
+            .chain(self.sources.iter().map(|s| s.path.clone()))
+            .collect()
+    }
+
+    /// Source names, the primary first (index = `Record::source`).
+    pub fn source_names(&self) -> Vec<String> {
+        std::iter::once(self.primary_name.clone())
+            .chain(self.sources.iter().map(|s| s.name.clone()))
+            .collect()
+    }
+
+    /// Task `t` as source `source` labels it, or `None` where that source does not label it.
+    pub fn task_of(&self, source: usize, t: usize) -> Option<&TaskSpec> {
+        match source {
+            0 => self.tasks.get(t),
+            s => self.sources.get(s - 1)?.tasks.get(t)?.as_ref(),
+        }
+    }
+
+    /// The loss weight of source `source`'s rows.
+    pub fn source_weight(&self, source: usize) -> f32 {
+        match source {
+            0 => 1.0,
+            s => self.sources.get(s - 1).map_or(1.0, |x| x.weight),
         }
     }
 

@@ -60,17 +60,8 @@ impl Config {
                 ),
             ));
         }
-        let delimiter = match &d.delimiter {
-            None => None,
-            Some(s) if s == "\\t" || s == "\t" => Some(b'\t'),
-            Some(s) if s.len() == 1 && s.is_ascii() => Some(s.as_bytes()[0]),
-            Some(s) => {
-                return Err(err(
-                    "data.delimiter",
-                    format!("expected one ASCII character (or \"\\t\"), got `{s}`"),
-                ))
-            }
-        };
+        let delimiter =
+            super::sources::parse_delimiter(&d.delimiter).map_err(|m| err("data.delimiter", m))?;
         if d.text_column.trim().is_empty() {
             return Err(err("data.text_column", "must name the text column".into()));
         }
@@ -194,6 +185,14 @@ impl Config {
                 )
             })?,
         };
+
+        let primary_name = self.data.name.clone().unwrap_or_else(|| {
+            let file = self.data.path.as_ref().or(self.data.train.as_ref());
+            file.and_then(|p| p.file_stem())
+                .map_or("data".into(), |s| s.to_string_lossy().into_owned())
+        });
+        let sources =
+            super::sources::validate_sources(&mut self, &tasks, &primary_name, &resolve, &err)?;
 
         // [text]
         let x = &self.text;
@@ -423,6 +422,8 @@ impl Config {
             device,
             class_weights,
             stratify_task,
+            primary_name,
+            sources,
         })
     }
 }

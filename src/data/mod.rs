@@ -6,6 +6,7 @@
 
 pub mod import;
 pub mod read;
+mod sources;
 pub mod split;
 
 use crate::config::{DataSource, MissingPolicy, TaskSpec, UnknownPolicy, ValidConfig};
@@ -18,6 +19,8 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
     pub path_index: usize,
+    /// 0 for `[data]`, `i + 1` for `[[data.sources]]` entry `i`.
+    pub source: usize,
     pub line: u64,
     pub id: Option<String>,
     pub group: Option<String>,
@@ -38,6 +41,8 @@ pub struct SplitRecords {
 #[derive(Debug, Clone)]
 pub struct Corpus {
     pub files: Vec<PathBuf>,
+    /// Source names, the primary first (index = `Record::source`).
+    pub sources: Vec<String>,
     pub splits: Vec<SplitRecords>,
 }
 
@@ -59,25 +64,44 @@ pub fn read_options(cfg: &ValidConfig, path: &Path) -> Result<ReadOptions> {
     })
 }
 
-/// Read a file's rows with the columns named by `cfg`.
+/// The columns one source is read with: text, id, group, and one label column per task
+/// (`None` where the source does not label the task).
+pub struct Columns<'a> {
+    pub text: &'a str,
+    pub id: Option<&'a str>,
+    pub group: Option<&'a str>,
+    pub labels: Vec<Option<&'a str>>,
+}
+
+/// Read a file's rows with the columns named by `cfg`'s `[data]`.
 pub fn read_records(cfg: &ValidConfig, path: &Path, path_index: usize) -> Result<Vec<Record>> {
-    let table = read_table(path, read_options(cfg, path)?)?;
     let d = &cfg.raw.data;
-    let text = table.column_index(path, &d.text_column)?;
-    let id = d
-        .id_column
-        .as_deref()
-        .map(|c| table.column_index(path, c))
-        .transpose()?;
-    let group = d
-        .group_column
-        .as_deref()
-        .map(|c| table.column_index(path, c))
-        .transpose()?;
-    let labels: Vec<usize> = cfg
-        .tasks
+    let cols = Columns {
+        text: &d.text_column,
+        id: d.id_column.as_deref(),
+        group: d.group_column.as_deref(),
+        labels: cfg.tasks.iter().map(|t| Some(t.column.as_str())).collect(),
+    };
+    read_with(path, read_options(cfg, path)?, &cols, path_index, 0)
+}
+
+/// Read a file's rows with `cols`, as rows of source `source`.
+pub fn read_with(
+    path: &Path,
+    opts: ReadOptions,
+    cols: &Columns,
+    path_index: usize,
+    source: usize,
+) -> Result<Vec<Record>> {
+    let table = read_table(path, opts)?;
+    let text = table.column_index(path, cols.text)?;
+    let find = |c: Option<&str>| c.map(|c| table.column_index(path, c)).transpose();
+    let id = find(cols.id)?;
+    let group = find(cols.group)?;
+    let labels: Vec<Option<usize>> = cols
+        .labels
         .iter()
-        .map(|t| table.column_index(path, &t.column))
+        .map(|c| find(*c))
         .collect::<Result<_>>()?;
     let records = table
         .data
@@ -86,23 +110,21 @@ pub fn read_records(cfg: &ValidConfig, path: &Path, path_index: usize) -> Result
         .map(|(row, line)| {
             // Cloned, not moved: one column may serve twice (PLV groups by its text column).
             let get = |i: usize| row.get(i).cloned().flatten();
-            let text = get(text);
-            let id = id.and_then(get);
-            let group = group.and_then(get);
             let labels = labels
                 .iter()
-                .map(|&i| {
-                    get(i)
+                .map(|i| {
+                    i.and_then(get)
                         .map(|s| s.trim().to_string())
                         .filter(|s| !s.is_empty())
                 })
                 .collect();
             Record {
                 path_index,
+                source,
                 line,
-                id,
-                group,
-                text,
+                id: id.and_then(get),
+                group: group.and_then(get),
+                text: get(text),
                 labels,
             }
         })
@@ -128,30 +150,17 @@ pub fn load_corpus(cfg: &ValidConfig) -> Result<Corpus> {
                     });
                 }
             }
-            Ok(Corpus { files, splits })
+            let mut corpus = Corpus {
+                files,
+                sources: cfg.source_names(),
+                splits,
+            };
+            sources::add_sources(cfg, &mut corpus)?;
+            Ok(corpus)
         }
         DataSource::Single(path) => {
             let records = read_records(cfg, path, 0)?;
-            let task = &cfg.tasks[cfg.stratify_task];
-            let strata: Vec<String> = records
-                .iter()
-                .map(|r| {
-                    r.labels[cfg.stratify_task]
-                        .as_deref()
-                        .map(|l| task.label_map.get(l).map(String::as_str).unwrap_or(l))
-                        .unwrap_or("")
-                        .to_string()
-                })
-                .collect();
-            let groups: Vec<Option<&str>> = records.iter().map(|r| r.group.as_deref()).collect();
-            let strata_ref: Vec<&str> = strata.iter().map(String::as_str).collect();
-            let parts = grouped_split(
-                &groups,
-                &strata_ref,
-                cfg.raw.split.dev,
-                cfg.raw.split.test,
-                cfg.raw.run.seed,
-            );
+            let parts = sources::split_parts(cfg, &cfg.tasks[cfg.stratify_task], &records);
             let mut splits: Vec<SplitRecords> = [Part::Train, Part::Dev, Part::Test]
                 .into_iter()
                 .map(|part| SplitRecords {
@@ -162,11 +171,16 @@ pub fn load_corpus(cfg: &ValidConfig) -> Result<Corpus> {
             for (r, p) in records.into_iter().zip(parts) {
                 splits[p as usize].records.push(r);
             }
-            splits.retain(|s| s.part == Part::Train || !s.records.is_empty());
-            Ok(Corpus {
+            let mut corpus = Corpus {
                 files: vec![path.clone()],
+                sources: cfg.source_names(),
                 splits,
-            })
+            };
+            sources::add_sources(cfg, &mut corpus)?;
+            corpus
+                .splits
+                .retain(|s| s.part == Part::Train || !s.records.is_empty());
+            Ok(corpus)
         }
     }
 }
@@ -225,6 +239,8 @@ pub struct Example {
     pub text: String,
     /// Per task; `None` adds no loss for that task.
     pub labels: Vec<Option<u32>>,
+    /// Multiplies this row's loss (its source's weight; 1 for `[data]`).
+    pub weight: f32,
 }
 
 /// What `encode` left out, so callers can say so.
@@ -244,7 +260,12 @@ pub fn encode(
     let mut report = EncodeReport::default();
     'rows: for r in &split.records {
         let mut labels = Vec::with_capacity(cfg.tasks.len());
-        for (task, raw) in cfg.tasks.iter().zip(&r.labels) {
+        for (t, raw) in r.labels.iter().enumerate() {
+            // A source that does not label this task adds no loss for it.
+            let Some(task) = cfg.task_of(r.source, t) else {
+                labels.push(None);
+                continue;
+            };
             match map_label(task, raw.as_deref(), corpus.file(r), r.line)? {
                 LabelOutcome::Label(l) => labels.push(Some(l)),
                 LabelOutcome::Missing => labels.push(None),
@@ -258,6 +279,7 @@ pub fn encode(
             Some(t) => out.push(Example {
                 text: t.to_string(),
                 labels,
+                weight: cfg.source_weight(r.source),
             }),
             None => report.dropped_empty_text += 1,
         }

@@ -187,6 +187,7 @@ fn empty_label_is_an_error_naming_row_and_column_unless_ignored() {
     let cfg = config_for(dir.path(), "e.csv", "");
     let corpus = Corpus {
         files: vec![dir.path().join("e.csv")],
+        sources: cfg.source_names(),
         splits: vec![SplitRecords {
             part: Part::Train,
             records: read_records(&cfg, &dir.path().join("e.csv"), 0).unwrap(),

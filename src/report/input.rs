@@ -161,19 +161,22 @@ pub fn rows_from_records(
     path: &Path,
     split: &str,
 ) -> EvalInput {
+    let names = cfg.source_names();
     let rows = records
         .iter()
         .enumerate()
         .map(|(i, r)| Row {
             id: r.id.clone().unwrap_or_else(|| i.to_string()),
             text: r.text.clone().filter(|t| !t.trim().is_empty()),
-            gold: cfg
-                .tasks
-                .iter()
-                .zip(&r.labels)
-                .map(|(t, l)| gold_of(t, l.as_deref()))
+            // Gold as the row's own source maps it; missing where it does not label the task.
+            gold: (0..cfg.tasks.len())
+                .map(|t| match cfg.task_of(r.source, t) {
+                    Some(spec) => gold_of(spec, r.labels[t].as_deref()),
+                    None => Gold::Missing,
+                })
                 .collect(),
-            slice: None,
+            // With several sources, reports break every figure down by source.
+            slice: (names.len() > 1).then(|| names[r.source].clone()),
         })
         .collect();
     EvalInput {

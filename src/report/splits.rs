@@ -24,7 +24,7 @@ pub fn write_split_reports(
     let settings = ReportSettings {
         resamples: DEFAULT_RESAMPLES,
         seed: 0,
-        slice_by: None,
+        slice_by: (!cfg.sources.is_empty()).then(|| "source".to_string()),
     };
     let mut written = Vec::new();
     for (part, name) in [(Part::Dev, "dev"), (Part::Test, "test")] {

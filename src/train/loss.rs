@@ -4,11 +4,13 @@ use candle_core::{Result, Tensor, D};
 
 /// Mean loss over the rows of `logits` (`[B, K]`) that have a label; `None` when no row has
 /// one (the task adds nothing to this batch's loss). With class weights, the mean is weighted
-/// (sum of w_i * loss_i over sum of w_i), as in PyTorch.
+/// (sum of w_i * loss_i over sum of w_i), as in PyTorch. `row_weights` (one per row of
+/// `labels`, e.g. a source's weight) multiply the class weights.
 pub fn cross_entropy(
     logits: &Tensor,
     labels: &[Option<u32>],
     class_weights: Option<&[f32]>,
+    row_weights: Option<&[f32]>,
     smoothing: f64,
 ) -> Result<Option<Tensor>> {
     let rows: Vec<u32> = labels
@@ -28,9 +30,17 @@ pub fn cross_entropy(
     let eps = smoothing as f32;
     let mut target = vec![eps / k as f32; n * k];
     let mut weights = Vec::with_capacity(n);
-    for (i, y) in labels.iter().flatten().enumerate() {
-        target[i * k + *y as usize] += 1.0 - eps;
-        weights.push(class_weights.map(|w| w[*y as usize]).unwrap_or(1.0));
+    let labelled = labels
+        .iter()
+        .enumerate()
+        .filter_map(|(row, l)| l.map(|y| (row, y)));
+    for (i, (row, y)) in labelled.enumerate() {
+        target[i * k + y as usize] += 1.0 - eps;
+        let w = class_weights.map(|w| w[y as usize]).unwrap_or(1.0);
+        weights.push(match row_weights {
+            Some(r) => w * r[row],
+            None => w,
+        });
     }
     let total_w: f32 = weights.iter().sum();
     let target = Tensor::from_vec(target, (n, k), device)?;
@@ -78,16 +88,16 @@ mod tests {
     fn plain_cross_entropy_matches_hand_computation() {
         let l0 = -(2f32.exp() / (2f32.exp() + 2.0)).ln();
         let l1 = -(1f32.exp() / (1f32.exp() + 2.0)).ln();
-        let got = value(cross_entropy(&logits(), &[Some(0), Some(1)], None, 0.0).unwrap());
+        let got = value(cross_entropy(&logits(), &[Some(0), Some(1)], None, None, 0.0).unwrap());
         assert!((got - (l0 + l1) / 2.0).abs() < 1e-6);
     }
 
     #[test]
     fn rows_without_label_add_no_loss() {
         let l0 = -(2f32.exp() / (2f32.exp() + 2.0)).ln();
-        let got = value(cross_entropy(&logits(), &[Some(0), None], None, 0.0).unwrap());
+        let got = value(cross_entropy(&logits(), &[Some(0), None], None, None, 0.0).unwrap());
         assert!((got - l0).abs() < 1e-6);
-        assert!(cross_entropy(&logits(), &[None, None], None, 0.0)
+        assert!(cross_entropy(&logits(), &[None, None], None, None, 0.0)
             .unwrap()
             .is_none());
     }
@@ -97,16 +107,44 @@ mod tests {
         let l0 = -(2f32.exp() / (2f32.exp() + 2.0)).ln();
         let l1 = -(1f32.exp() / (1f32.exp() + 2.0)).ln();
         let got = value(
-            cross_entropy(&logits(), &[Some(0), Some(1)], Some(&[1.0, 3.0, 1.0]), 0.0).unwrap(),
+            cross_entropy(
+                &logits(),
+                &[Some(0), Some(1)],
+                Some(&[1.0, 3.0, 1.0]),
+                None,
+                0.0,
+            )
+            .unwrap(),
         );
         assert!((got - (l0 + 3.0 * l1) / 4.0).abs() < 1e-6);
     }
 
     #[test]
+    fn row_weights_multiply_class_weights_and_skip_unlabelled_rows() {
+        let l0 = -(2f32.exp() / (2f32.exp() + 2.0)).ln();
+        let l1 = -(1f32.exp() / (1f32.exp() + 2.0)).ln();
+        let got = value(
+            cross_entropy(
+                &logits(),
+                &[Some(0), Some(1)],
+                Some(&[1.0, 3.0, 1.0]),
+                Some(&[2.0, 0.5]),
+                0.0,
+            )
+            .unwrap(),
+        );
+        assert!((got - (2.0 * l0 + 1.5 * l1) / 3.5).abs() < 1e-6);
+        let one = value(
+            cross_entropy(&logits(), &[None, Some(1)], None, Some(&[9.0, 2.0]), 0.0).unwrap(),
+        );
+        assert!((one - l1).abs() < 1e-6);
+    }
+
+    #[test]
     fn label_smoothing_raises_the_loss_of_a_confident_correct_prediction() {
         let sharp = Tensor::new(&[[10.0f32, 0.0, 0.0]], &Device::Cpu).unwrap();
-        let plain = value(cross_entropy(&sharp, &[Some(0)], None, 0.0).unwrap());
-        let smooth = value(cross_entropy(&sharp, &[Some(0)], None, 0.1).unwrap());
+        let plain = value(cross_entropy(&sharp, &[Some(0)], None, None, 0.0).unwrap());
+        let smooth = value(cross_entropy(&sharp, &[Some(0)], None, None, 0.1).unwrap());
         assert!(smooth > plain);
     }
 

@@ -259,12 +259,16 @@ fn train_step(
     batch.dropout_seed = Some(dropout_seed(seed, step));
     let logits = ctx.model.forward_t(&batch, true)?;
     let mut total: Option<Tensor> = None;
+    // Row weights only where a source is weighted: weight 1 leaves the sums as they were.
+    let rows: Vec<f32> = idx.iter().map(|&i| ctx.train[i].weight).collect();
+    let row_weights = rows.iter().any(|&w| w != 1.0).then_some(rows.as_slice());
     for (t, task) in v.tasks.iter().enumerate() {
         let labels: Vec<Option<u32>> = idx.iter().map(|&i| ctx.train[i].labels[t]).collect();
         if let Some(l) = cross_entropy(
             &logits[t],
             &labels,
             ctx.class_weights[t].as_deref(),
+            row_weights,
             v.raw.train.label_smoothing,
         )? {
             let l = (l * f64::from(task.weight))?;
