@@ -16,7 +16,7 @@ THREADS=${THREADS:-1}
 WORK=${WORK:-/tmp/stancekit-bench}
 cd "$(dirname "$0")/.."
 BIN=./target/release/stancekit
-MODEL=checkpoints/diplomatic/model-best
+MODEL=checkpoints/diplomatic-bow/model-best
 mkdir -p "$WORK"
 DATA="$WORK/texts-$ROWS.csv"
 
@@ -44,7 +44,7 @@ PY
 fi
 
 [ -x "$BIN" ] || cargo build --release
-[ -f "$MODEL/manifest.json" ] || "$BIN" train -q --config configs/diplomatic.toml
+[ -f "$MODEL/manifest.json" ] || "$BIN" train -q --config configs/diplomatic-bow.toml
 
 # Prints "seconds peak_rss_mb" from a /usr/bin/time -v log.
 measure() {

@@ -8,7 +8,7 @@ Texts: the 1,050 PLV news sentences (../shared/datasets/plv/train.tsv, read in p
 embedded corpus's 1,855 statements when ../shared is absent, repeated --copies times.
 
 stancekit: the whole `stancekit classify` process on a frozen all-MiniLM-L6-v2 checkpoint
-(default checkpoints/diplomatic-minilm/model-best, trained first if missing): start, model
+(default checkpoints/diplomatic/model-best, trained first if missing): start, model
 and encoder load with hash checks, CSV reading, tokenising, the encoder, the head, writing.
 `--batch-size B` gives forward passes of B texts (sorted by length within 4,096-row windows).
 
@@ -58,7 +58,7 @@ def texts(copies):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default=str(ROOT / "checkpoints" / "diplomatic-minilm" / "model-best"))
+    ap.add_argument("--model", default=str(ROOT / "checkpoints" / "diplomatic" / "model-best"))
     ap.add_argument("--batch", default="32,64")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
@@ -70,7 +70,7 @@ def main():
     model = Path(args.model)
     if not (model / "manifest.json").exists():
         print(f"training {model.parent.name} first", file=sys.stderr)
-        subprocess.run([binary, "train", "-q", "--config", str(ROOT / "configs" / "diplomatic-minilm.toml")],
+        subprocess.run([binary, "train", "-q", "--config", str(ROOT / "configs" / "diplomatic.toml")],
                        check=True)
     rows, source = texts(args.copies)
     with tempfile.TemporaryDirectory(prefix="bench-encoder-") as tmp:

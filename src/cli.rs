@@ -180,9 +180,9 @@ pub enum Command {
     /// Train a model from a config file and write checkpoints.
     #[command(after_help = "Examples:
   stancekit train --config configs/diplomatic.toml
-  stancekit train --config configs/diplomatic.toml --set train.epochs=3 --set model.kind=cnn
+  stancekit train --config configs/diplomatic-bow.toml --set train.epochs=3 --set model.kind=cnn
   stancekit train --resume checkpoints/diplomatic        # continue after Ctrl-C
-  stancekit train --config configs/diplomatic-minilm.toml --bundle   # encoder copied in")]
+  stancekit train --config configs/diplomatic.toml --bundle   # encoder copied in")]
     Train(TrainArgs),
     /// Evaluate a checkpoint on a labelled file: metrics with bootstrap CIs, calibration,
     /// confusions; writes report.json, report.md, report.html and predictions.csv.
@@ -219,7 +219,7 @@ Examples:
     /// Copy a pretrained model's encoder into its checkpoint, so it loads without the
     /// original encoder folder (checked against the hashes recorded at training time).
     #[command(after_help = "Examples:
-  stancekit bundle checkpoints/diplomatic-minilm/model-best")]
+  stancekit bundle checkpoints/diplomatic/model-best")]
     Bundle {
         /// The checkpoint folder (e.g. checkpoints/<run>/model-best).
         #[arg(value_name = "CHECKPOINT")]

@@ -147,7 +147,7 @@ fn no_two_statements_share_more_than_half_their_word_four_grams() {
 
 #[test]
 fn data_check_finds_no_errors_and_no_duplicates_with_the_default_config() {
-    let cfg = load_config(&root().join("configs/diplomatic.toml"), &[]).unwrap();
+    let cfg = load_config(&root().join("configs/diplomatic-bow.toml"), &[]).unwrap();
     let corpus = load_corpus(&cfg.valid).unwrap();
     let report = check_corpus(&cfg.valid, &corpus);
     assert!(report.findings.is_empty(), "{:?}", report.findings);

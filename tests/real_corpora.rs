@@ -6,6 +6,8 @@ use stancekit::config::load_config;
 use stancekit::data::load_corpus;
 use std::path::{Path, PathBuf};
 
+mod common;
+
 fn shared() -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets");
     if p.is_dir() {
@@ -100,4 +102,40 @@ fn importers_convert_every_shared_corpus() {
         );
         assert!(imported.tasks.iter().any(|t| t == task));
     }
+}
+
+#[test]
+fn cross_domain_scoring_labels_every_real_sentence_and_reports_each_figure() {
+    if shared().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let model = common::model(dir.path());
+    let out = dir.path().join("cross.json");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/cross_domain.py");
+    let o = std::process::Command::new("python3")
+        .arg(&script)
+        .arg(&model)
+        .args(["--bootstrap", "20", "--json"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let row = &v[0];
+    // Every sentence of both corpora is labelled: PLV after merging repeats, and the two
+    // verbal QuadClass classes of keep-it-local.
+    assert_eq!(row["plv_rows"], 1044);
+    assert_eq!(row["kil_rows"], 2117);
+    for key in [
+        "plv_macro_f1",
+        "plv_condemnation_f1",
+        "kil_two_way_macro_f1",
+        "kil_condemnation_f1",
+    ] {
+        let x = row[key].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&x), "{key} = {x}");
+    }
+    let ci = row["plv_macro_f1_ci"].as_array().unwrap();
+    assert!(ci[0].as_f64() <= row["plv_macro_f1"].as_f64());
 }
