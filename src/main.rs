@@ -1,9 +1,6 @@
 //! The `stancekit` binary: parse arguments, call the library, print, and map outcomes to exit
 //! codes. A closed stdout (`| head -1`) is a clean stop, as in ripgrep: exit 0, no message.
 
-mod cli;
-mod render;
-
 use clap::Parser;
 use cli::{Cli, Command, ConfigCommand, DataCommand};
 use stancekit::config::{load_config, REFERENCE_CONFIG};
@@ -14,7 +11,7 @@ use std::process::ExitCode;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// What a command reports back besides success.
-enum Outcome {
+pub(crate) enum Outcome {
     Ok,
     CheckFailed,
 }
@@ -25,6 +22,10 @@ macro_rules! out {
         write!(std::io::stdout().lock(), $($t)*)?
     };
 }
+
+mod cli;
+mod commands;
+mod render;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -49,6 +50,15 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    // Streaming and training stop cleanly at their next batch or step; the rest stop at once,
+    // leaving no temporary file either way.
+    let graceful = matches!(
+        cli.command,
+        Command::Train(_) | Command::Classify(_) | Command::Segment(_)
+    );
+    if !graceful {
+        stancekit::runtime::exit_on_signal();
+    }
     match cli.command {
         Command::Data {
             command: DataCommand::Check { source, json },
@@ -108,156 +118,15 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 Ok(Outcome::Ok)
             }
         },
-        Command::Train(args) => train(args),
-        Command::Evaluate(args) => evaluate(args),
-        Command::Compare(args) => compare(args),
-        Command::Classify(args) => classify(args),
-        Command::Segment(args) => segment(args),
+        Command::Train(args) => commands::train(args),
+        Command::Evaluate(args) => commands::evaluate(args),
+        Command::Compare(args) => commands::compare(args),
+        Command::Classify(args) => commands::classify(args),
+        Command::Segment(args) => commands::segment(args),
         Command::Bundle { checkpoint } => {
             let to = stancekit::checkpoint::bundle_encoder(&checkpoint)?;
             out!("encoder bundled into {}\n", to.display());
             Ok(Outcome::Ok)
         }
     }
-}
-
-/// Print gate failures; `CheckFailed` when there are any.
-fn gate_outcome(failures: &[stancekit::report::gate::GateFailure]) -> Outcome {
-    for f in failures {
-        eprintln!(
-            "fail-below: {}.{} = {:.4} is below {}",
-            f.task, f.metric, f.value, f.bar
-        );
-    }
-    match failures.is_empty() {
-        true => Outcome::Ok,
-        false => Outcome::CheckFailed,
-    }
-}
-
-fn evaluate(args: cli::EvaluateArgs) -> anyhow::Result<Outcome> {
-    use stancekit::report::evaluate::{evaluate_file, EvaluateRequest};
-    let bars = render::parse_bars(&args.fail_below)?;
-    let req = EvaluateRequest {
-        model: args.model,
-        data: args.data,
-        out: args.out,
-        text_column: args.text_column,
-        label_columns: args.label_columns,
-        read: render::table_flags(&args.table)?,
-        slice_by: args.slice_by,
-        resamples: args.bootstrap,
-        seed: args.seed,
-    };
-    let (ev, files) = evaluate_file(&req)?;
-    let failures = stancekit::report::gate::check(&ev.report, &bars)?;
-    if args.json {
-        let v = serde_json::json!({"files": files, "fail_below": failures, "report": ev.report});
-        out!("{}\n", serde_json::to_string_pretty(&v)?);
-    } else {
-        out!("{}", render::evaluation(&ev.report, &files));
-    }
-    Ok(gate_outcome(&failures))
-}
-
-fn compare(args: cli::CompareArgs) -> anyhow::Result<Outcome> {
-    use stancekit::report::compare::{compare, load_report, render};
-    let bars = render::parse_bars(&args.fail_below)?;
-    let a = load_report(&args.a)?;
-    let b = load_report(&args.b)?;
-    let (name_a, name_b) = (args.a.display().to_string(), args.b.display().to_string());
-    let c = compare(&a, &b, &name_a, &name_b);
-    let failures = stancekit::report::gate::check(&b, &bars)?;
-    if args.json {
-        let v = serde_json::json!({"comparison": c, "fail_below": failures});
-        out!("{}\n", serde_json::to_string_pretty(&v)?);
-    } else {
-        out!("{}", render(&c));
-    }
-    Ok(gate_outcome(&failures))
-}
-
-fn classify(args: cli::ClassifyArgs) -> anyhow::Result<Outcome> {
-    use stancekit::classify::{classify_file, ClassifyOptions, LabelOptions, SegmentOptions};
-    if let Some(p) = args.abstain_below {
-        if !(0.0..=1.0).contains(&p) {
-            let msg = format!("--abstain-below {p}: expected a probability between 0 and 1");
-            return Err(stancekit::Error::Input(msg).into());
-        }
-    }
-    stancekit::runtime::check_threads("--threads", args.threads)?;
-    stancekit::train::configure_threads(args.threads);
-    let model = stancekit::checkpoint::load(&args.model, &candle_core::Device::Cpu)?;
-    let io = render::io_options(&args.io)?;
-    let opts = ClassifyOptions {
-        text_column: args.text_column.clone(),
-        tasks: args.tasks.clone(),
-        labels: LabelOptions {
-            probs: args.probs,
-            top_k: args.top_k,
-            abstain_below: args.abstain_below,
-        },
-        segment: match (args.segment, &args.text_column, &args.id_column) {
-            (true, Some(t), Some(id)) => Some(SegmentOptions {
-                text_column: t.clone(),
-                id_column: id.clone(),
-            }),
-            _ => None,
-        },
-    };
-    let flag = stancekit::runtime::catch_signals(render::STREAM_NOTICE);
-    let summary = classify_file(&model, &io, &opts, Some(&flag))?;
-    render::summary(&summary, &args.io)?;
-    Ok(Outcome::Ok)
-}
-
-fn segment(args: cli::SegmentArgs) -> anyhow::Result<Outcome> {
-    let io = render::io_options(&args.io)?;
-    let opts = stancekit::classify::SegmentOptions {
-        text_column: args.text_column.clone(),
-        id_column: args.id_column.clone(),
-    };
-    let flag = stancekit::runtime::catch_signals(render::STREAM_NOTICE);
-    let summary = stancekit::classify::segment_file(&io, &opts, Some(&flag))?;
-    render::summary(&summary, &args.io)?;
-    Ok(Outcome::Ok)
-}
-
-fn train(args: cli::TrainArgs) -> anyhow::Result<Outcome> {
-    use stancekit::train::{resume, train, TrainOptions};
-    // First signal: finish the step and save a resumable state. Second: stop at once.
-    let flag = stancekit::runtime::catch_signals(
-        "interrupt: finishing the current step and saving a resumable state (again to abort)",
-    );
-    let opts = TrainOptions {
-        quiet: args.quiet,
-        interrupt: Some(flag),
-        stop_after_steps: None,
-        bundle: args.bundle,
-    };
-    let (result, run_dir) = match (&args.resume, &args.config) {
-        (Some(dir), _) => (resume(dir, &opts), dir.clone()),
-        (None, Some(config)) => {
-            let cfg = load_config(config, &args.overrides)?;
-            let dir = cfg.valid.run_dir();
-            (train(cfg, &opts), dir)
-        }
-        (None, None) => unreachable!("clap requires --config or --resume"),
-    };
-    let summary = match result {
-        Err(stancekit::Error::Interrupted) => {
-            eprintln!("saved a resumable state in {}/resume", run_dir.display());
-            eprintln!(
-                "resume with: stancekit train --resume {}",
-                run_dir.display()
-            );
-            return Err(stancekit::Error::Interrupted.into());
-        }
-        other => other?,
-    };
-    match args.json {
-        true => out!("{}\n", serde_json::to_string_pretty(&summary)?),
-        false => out!("{}", summary.render()),
-    }
-    Ok(Outcome::Ok)
 }

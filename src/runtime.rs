@@ -87,6 +87,25 @@ pub fn catch_signals(notice: &'static str) -> Arc<AtomicBool> {
     .clone()
 }
 
+/// For commands with no point at which to stop cleanly (evaluate, import, compare): any of the
+/// four signals removes the registered temporary files at once and exits with 130.
+pub fn exit_on_signal() {
+    #[cfg(unix)]
+    {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+        if let Ok(mut signals) =
+            signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
+        {
+            std::thread::spawn(move || {
+                if signals.forever().next().is_some() {
+                    remove_temps();
+                    std::process::exit(130);
+                }
+            });
+        }
+    }
+}
+
 /// Cores this machine has (1 if it cannot tell).
 pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())

@@ -219,13 +219,29 @@ fn start_classify(dir: &Path, m: &Path) -> std::process::Child {
         .write_all(b"text\nPeru signed\nChile condemned\n")
         .unwrap();
     stdin.flush().unwrap();
-    for _ in 0..200 {
+    // Up to a minute: a loaded CI machine can be slow to start the process.
+    for _ in 0..2400 {
         if dir.join("out").is_dir() && !temps_in(&dir.join("out")).is_empty() {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(25));
     }
     child
+}
+
+/// Lines of the child's stderr that announce an interrupt, as they come.
+fn stderr_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let err = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+            if line.contains("interrupt") {
+                let _ = tx.send(line);
+            }
+        }
+    });
+    rx
 }
 
 fn temps_in(dir: &Path) -> Vec<String> {
@@ -253,19 +269,25 @@ fn every_signal_that_ends_classify_leaves_no_temporary_file() {
             !temps_in(&dir.path().join("out")).is_empty(),
             "{signal}: no temp file seen"
         );
+        let notices = stderr_lines(&mut child);
         kill(&child, signal);
-        // The loop notices the signal at its next batch.
+        // The signal thread sets the stop flag, then says so; only then does the loop get its
+        // next batch, at which it must stop.
+        let seen = notices.recv_timeout(std::time::Duration::from_secs(60));
+        assert!(seen.is_ok(), "{signal}: no interrupt notice");
         let mut stdin = child.stdin.take().unwrap();
         let _ = stdin.write_all(b"Japan agreed\n");
         drop(stdin);
-        let o = child.wait_with_output().unwrap();
-        assert_eq!(o.status.code(), Some(130), "{signal}: {}", text(&o.stderr));
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(130), "{signal}");
         assert!(temps_in(&dir.path().join("out")).is_empty(), "{signal}");
     }
     // A second signal does not wait for the batch: it cleans up and exits at once.
     let mut child = start_classify(dir.path(), &m);
+    let notices = stderr_lines(&mut child);
     kill(&child, "TERM");
-    std::thread::sleep(std::time::Duration::from_millis(100));
+    let seen = notices.recv_timeout(std::time::Duration::from_secs(60));
+    assert!(seen.is_ok(), "no interrupt notice");
     kill(&child, "TERM");
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));

@@ -11,6 +11,7 @@ mod pretrained;
 mod sources;
 mod types;
 mod valid;
+mod valid_train;
 
 #[cfg(test)]
 mod tests;

@@ -2,9 +2,9 @@
 //! `ValidConfig` and trusts it, so checks are not repeated (or forgotten) elsewhere.
 
 use super::types::*;
-use super::{ClassWeights, Config};
+use super::Config;
 use crate::error::{Error, Result};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::Path;
 
 impl Config {
@@ -296,105 +296,9 @@ impl Config {
         };
 
         // [train]
-        let t = &self.train;
-        if t.epochs == 0 && t.max_steps == 0 {
-            return Err(err(
-                "train.epochs",
-                "set train.epochs or train.max_steps (both are 0)".into(),
-            ));
-        }
-        if t.batch_size == 0 {
-            return Err(err("train.batch_size", "expected a batch size >= 1".into()));
-        }
-        if !(t.lr.is_finite() && t.lr > 0.0) {
-            return Err(err(
-                "train.lr",
-                format!("expected a learning rate > 0, got {}", t.lr),
-            ));
-        }
-        if !(0.0..1.0).contains(&t.momentum) || t.weight_decay < 0.0 || t.grad_clip < 0.0 {
-            return Err(err(
-                "train.momentum",
-                "expected 0 <= momentum < 1, weight_decay >= 0 and grad_clip >= 0".into(),
-            ));
-        }
-        if !(0.0..1.0).contains(&t.label_smoothing) {
-            return Err(err(
-                "train.label_smoothing",
-                format!("expected a value in [0, 1), got {}", t.label_smoothing),
-            ));
-        }
-        let optimizer = match t.optimizer.as_str() {
-            "adamw" | "adam" => OptimizerKind::AdamW,
-            "sgd" => OptimizerKind::Sgd,
-            other => {
-                return Err(err(
-                    "train.optimizer",
-                    format!("expected adamw or sgd, got `{other}`"),
-                ))
-            }
-        };
-        let schedule = match t.schedule.as_str() {
-            "constant" => Schedule::Constant,
-            "linear" => Schedule::Linear,
-            "cosine" => Schedule::Cosine,
-            other => {
-                return Err(err(
-                    "train.schedule",
-                    format!("expected constant, linear or cosine, got `{other}`"),
-                ))
-            }
-        };
-        let device = match t.device.as_str() {
-            "cpu" => Device::Cpu,
-            "cuda" => Device::Cuda,
-            "auto" => Device::Auto,
-            other => {
-                return Err(err(
-                    "train.device",
-                    format!("expected cpu, cuda or auto, got `{other}`"),
-                ))
-            }
-        };
-        if !t.early_stopping_metric.is_empty() {
-            let ok = t
-                .early_stopping_metric
-                .split_once('.')
-                .is_some_and(|(task, metric)| {
-                    tasks.iter().any(|x| x.name == task)
-                        && ["macro_f1", "accuracy", "micro_f1", "weighted_f1", "loss"]
-                            .contains(&metric)
-                })
-                || t.early_stopping_metric == "loss";
-            if !ok {
-                return Err(err("train.early_stopping_metric", format!("expected <task>.<metric> with metric one of macro_f1, accuracy, micro_f1, weighted_f1, loss (or `loss`), got `{}`", t.early_stopping_metric)));
-            }
-        }
-        let class_weights = match &t.class_weights {
-            ClassWeights::Mode(m) if m == "none" => ClassWeightSpec::None,
-            ClassWeights::Mode(m) if m == "balanced" => ClassWeightSpec::Balanced,
-            ClassWeights::Mode(m) => return Err(err("train.class_weights", format!("expected \"none\", \"balanced\" or a table {{ task = {{ label = weight }} }}, got `{m}`"))),
-            ClassWeights::Explicit(map) => {
-                let mut out = BTreeMap::new();
-                for (task, weights) in map {
-                    let spec = tasks.iter().find(|x| &x.name == task).ok_or_else(|| {
-                        err("train.class_weights", format!("`{task}` is not a task name"))
-                    })?;
-                    let mut v = vec![1.0f32; spec.labels.len()];
-                    for (label, w) in weights {
-                        let i = spec.labels.iter().position(|l| l == label).ok_or_else(|| {
-                            err("train.class_weights", format!("`{label}` is not a label of task `{task}`"))
-                        })?;
-                        if !(w.is_finite() && *w >= 0.0) {
-                            return Err(err("train.class_weights", format!("weight for `{task}.{label}` must be >= 0, got {w}")));
-                        }
-                        v[i] = *w;
-                    }
-                    out.insert(task.clone(), v);
-                }
-                ClassWeightSpec::Explicit(out)
-            }
-        };
+        let (optimizer, schedule, device, class_weights) =
+            super::valid_train::validate_train(&self.train, &tasks, &err)?;
+
         let output_dir = resolve(&self.run.output_dir);
         self.run.output_dir = output_dir.clone();
         let name = self.run.name.as_str();

@@ -189,3 +189,104 @@ impl Optimizer {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    fn table(data: &[f32], dim: usize) -> SparseTable {
+        SparseTable {
+            rows: data.len() / dim,
+            dim,
+            data: data.to_vec(),
+            m: Vec::new(),
+            v: Vec::new(),
+        }
+    }
+
+    /// A loss that touches rows 1 and 3 of a `[4, 3]` table only.
+    fn grads_of(var: &Var) -> Result<GradStore> {
+        let ids = Tensor::new(&[1u32, 3], &Device::Cpu)?;
+        let rows = var.as_tensor().index_select(&ids, 0)?;
+        let w = Tensor::new(&[[1f32, -2.0, 0.5], [3.0, 0.25, -1.0]], &Device::Cpu)?;
+        (rows.sqr()? * w)?.sum_all()?.backward()
+    }
+
+    #[test]
+    fn sparse_and_dense_steps_agree_on_the_rows_they_both_touch() {
+        let data: Vec<f32> = (0..12).map(|i| (i as f32 - 5.0) / 7.0).collect();
+        for (kind, momentum) in [(OptimizerKind::AdamW, 0.0), (OptimizerKind::Sgd, 0.9)] {
+            let var = Var::from_slice(&data, (4, 3), &Device::Cpu).unwrap();
+            let mut opt =
+                Optimizer::new(kind, 0.0, momentum, vec![("w".into(), var.clone())]).unwrap();
+            let mut sparse = table(&data, 3);
+            for _ in 0..3 {
+                let before: Vec<f32> = var.as_tensor().flatten_all().unwrap().to_vec1().unwrap();
+                let grads = grads_of(&var).unwrap();
+                let g: Vec<f32> = grads
+                    .get(var.as_tensor())
+                    .unwrap()
+                    .flatten_all()
+                    .unwrap()
+                    .to_vec1()
+                    .unwrap();
+                // The sparse table sees the same rows, with the gradient its own values give.
+                let sparse_grads = {
+                    let v = Var::from_slice(&sparse.data, (4, 3), &Device::Cpu).unwrap();
+                    let gs = grads_of(&v).unwrap();
+                    let all: Vec<f32> = gs
+                        .get(v.as_tensor())
+                        .unwrap()
+                        .flatten_all()
+                        .unwrap()
+                        .to_vec1()
+                        .unwrap();
+                    [&all[3..6], &all[9..12]].concat()
+                };
+                opt.step_dense(&grads, 0.01, 1.0).unwrap();
+                opt.step_sparse(&mut sparse, &[1, 3], &sparse_grads, 0.01, 1.0);
+                let after: Vec<f32> = var.as_tensor().flatten_all().unwrap().to_vec1().unwrap();
+                for i in 0..12 {
+                    let touched = (3..6).contains(&i) || (9..12).contains(&i);
+                    assert!(
+                        (after[i] - sparse.data[i]).abs() < 1e-5,
+                        "{kind:?} row value {i}"
+                    );
+                    if !touched {
+                        assert_eq!(after[i], before[i], "{kind:?}: untouched {i} moved");
+                        assert_eq!(g[i], 0.0);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_gradient_norm_and_the_clipping_scale_act_as_defined() {
+        let var = Var::from_slice(&[1f32, 2.0, -2.0], 3, &Device::Cpu).unwrap();
+        let loss = (var.as_tensor() * 1.0)
+            .unwrap()
+            .sqr()
+            .unwrap()
+            .sum_all()
+            .unwrap();
+        let grads = loss.backward().unwrap();
+        let mut opt = Optimizer::new(
+            OptimizerKind::Sgd,
+            0.0,
+            0.0,
+            vec![("w".into(), var.clone())],
+        )
+        .unwrap();
+        // d/dx x^2 = 2x: (2, 4, -4), squared norm 36.
+        assert!((opt.grad_sq_norm(&grads).unwrap() - 36.0).abs() < 1e-9);
+        // Clipping to norm 3 scales the gradient by 3 / 6: plain SGD moves by lr * g / 2.
+        opt.step_dense(&grads, 0.1, 0.5).unwrap();
+        let got: Vec<f32> = var.as_tensor().to_vec1().unwrap();
+        let want = [1.0 - 0.1, 2.0 - 0.2, -2.0 + 0.2];
+        for (g, w) in got.iter().zip(want) {
+            assert!((g - w).abs() < 1e-6, "{got:?}");
+        }
+    }
+}
