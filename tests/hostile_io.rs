@@ -288,8 +288,11 @@ fn every_signal_that_ends_classify_leaves_no_temporary_file() {
     kill(&child, "TERM");
     let seen = notices.recv_timeout(std::time::Duration::from_secs(60));
     assert!(seen.is_ok(), "no interrupt notice");
+    // stdin stays open: only the second signal can end the process now.
+    let stdin = child.stdin.take();
     kill(&child, "TERM");
     let status = child.wait().unwrap();
+    drop(stdin);
     assert_eq!(status.code(), Some(130));
     assert!(temps_in(&dir.path().join("out")).is_empty());
 }
