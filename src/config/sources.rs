@@ -7,7 +7,7 @@
 //! fractions and seed), or goes whole into training (`split = "train"`), so no group straddles
 //! splits and the primary source's dev and test sets stay what they are.
 
-use super::types::{TaskSpec, UnknownPolicy};
+use super::types::TaskSpec;
 use super::Config;
 use crate::error::Result;
 use serde::{Deserialize, Serialize};
@@ -171,24 +171,8 @@ pub fn validate_sources(
                 spec.label_map.insert(from.clone(), to.clone());
             }
             if let Some(u) = s.unknown.get(&t.name) {
-                spec.unknown = match u.as_str() {
-                    "error" => UnknownPolicy::Error,
-                    "drop" => UnknownPolicy::Drop,
-                    other => match other.strip_prefix("map:") {
-                        Some(l) if t.labels.iter().any(|x| x == l) => {
-                            UnknownPolicy::Map(l.to_string())
-                        }
-                        _ => {
-                            return Err(err(
-                                &key("unknown"),
-                                format!(
-                                    "expected error, drop or map:<label of {}>, got `{other}`",
-                                    t.name
-                                ),
-                            ))
-                        }
-                    },
-                };
+                spec.unknown = super::valid::parse_unknown(u, &t.labels)
+                    .map_err(|m| err(&key("unknown"), format!("task `{}`: {m}", t.name)))?;
             }
             specs.push(Some(spec));
         }

@@ -124,25 +124,8 @@ impl Config {
                     ));
                 }
             }
-            let unknown = match t.unknown.as_str() {
-                "error" => UnknownPolicy::Error,
-                "drop" => UnknownPolicy::Drop,
-                other => match other.strip_prefix("map:") {
-                    Some(l) if set.contains(&l.to_string()) => UnknownPolicy::Map(l.to_string()),
-                    Some(l) => {
-                        return Err(err(
-                            &key("unknown"),
-                            format!("map:{l} names a label that is not in labels {:?}", t.labels),
-                        ))
-                    }
-                    None => {
-                        return Err(err(
-                            &key("unknown"),
-                            format!("expected error, drop or map:<label>, got `{other}`"),
-                        ))
-                    }
-                },
-            };
+            let unknown =
+                parse_unknown(&t.unknown, &t.labels).map_err(|m| err(&key("unknown"), m))?;
             let missing = match t.missing.as_str() {
                 "error" => MissingPolicy::Error,
                 "ignore" => MissingPolicy::Ignore,
@@ -329,5 +312,25 @@ impl Config {
             primary_name,
             sources,
         })
+    }
+}
+
+/// An unknown-label policy: `error`, `drop`, or `map:<label>` with a label of `labels`.
+pub(super) fn parse_unknown(
+    s: &str,
+    labels: &[String],
+) -> std::result::Result<UnknownPolicy, String> {
+    match s {
+        "error" => Ok(UnknownPolicy::Error),
+        "drop" => Ok(UnknownPolicy::Drop),
+        other => match other.strip_prefix("map:") {
+            Some(l) if labels.iter().any(|x| x == l) => Ok(UnknownPolicy::Map(l.to_string())),
+            Some(l) => Err(format!(
+                "map:{l} names a label that is not in labels {labels:?}"
+            )),
+            None => Err(format!(
+                "expected error, drop or map:<label>, got `{other}`"
+            )),
+        },
     }
 }
