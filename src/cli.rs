@@ -8,8 +8,10 @@ Output: every input column in its order, then per task `<task>` (label), `<task>
 probability), `<task>_margin` (top-1 minus top-2), the --probs / --top-k columns, and `status`:
 ok, empty_text (no label; the row is kept) or truncated (text cut at the model's max_tokens).
 Output row N is input row N; the run ends by checking rows in = rows out (+ rejected).
-The output is written to a temporary file and renamed in at the end: on an error or Ctrl-C no
-partial file is left. The end summary (--json: as JSON) goes to stdout, or to stderr when the
+The output is written to a temporary file and renamed in at the end: on an error or a signal
+(INT, TERM, HUP, QUIT) no partial file is left. No output may resolve to the input, the model's
+files or a checkpoint folder (symlinks and hard links included): exit 2. A closed stdout
+(`| head`) is a clean stop, exit 0. The end summary (--json: as JSON) goes to stdout, or to stderr when the
 output itself goes to stdout. With --segment the output is the segment columns (see `segment --help`)
 plus the classification columns.
 
@@ -69,7 +71,8 @@ pub struct IoArgs {
     /// Input file (csv, tsv, jsonl or parquet); `-` reads stdin.
     #[arg(long, short = 'i', value_name = "FILE")]
     pub input: PathBuf,
-    /// Output file; `-` writes stdout. Never the input file.
+    /// Output file; `-` writes stdout. Never the input, the model's files or a checkpoint
+    /// folder.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: PathBuf,
     #[command(flatten)]
