@@ -4,7 +4,7 @@
 //! A checkpoint folder is written next to its final place and renamed in, so a crash never
 //! leaves a half-written model where a good one was.
 
-use crate::config::{parse_config, ValidConfig};
+use crate::config::{parse_saved_config, ValidConfig};
 use crate::error::{Error, Result};
 use crate::model::pretrained::{EncoderFiles, EncoderRecord, LoadedEncoder};
 use crate::model::{self, Classifier};
@@ -277,7 +277,7 @@ pub fn load(dir: &Path, device: &Device) -> Result<LoadedModel> {
             "{CONFIG} does not match its manifest: the folder mixes files from different saves"
         )));
     }
-    let config = parse_config(&config_text, &config_path, &[])?.valid;
+    let config = parse_saved_config(&config_text, &config_path)?.valid;
     let heads: Vec<usize> = pipeline_file.tasks.iter().map(|t| t.labels.len()).collect();
     let (mut model, pipeline) = match &config.pretrained {
         Some(spec) => {

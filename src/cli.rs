@@ -335,7 +335,7 @@ pub enum ConfigCommand {
     /// Print the config after overrides and validation, with every default filled in.
     #[command(after_help = "Examples:
   stancekit config show --config configs/diplomatic.toml
-  stancekit config show --config configs/diplomatic.toml --set model.kind=cnn --json")]
+  stancekit config show --config configs/diplomatic-bow.toml --set model.kind=cnn --json")]
     Show {
         #[command(flatten)]
         source: ConfigSource,

@@ -157,10 +157,15 @@ fn thread_count_does_not_change_the_weights() {
     fs::write(dir.path().join("data.csv"), rows).unwrap();
     fs::write(
         dir.path().join("run.toml"),
-        "[run]\noutput_dir = \"runs\"\n[data]\ntrain = \"data.csv\"\ndev = \"data.csv\"\n[[tasks]]\nname = \"stance\"\nlabels = [\"condemnation\", \"cooperation\"]\n[text]\nbuckets = 1000\n[model]\ndim = 32\nfilters = 16\nff_dim = 64\ndropout = 0.1\n[train]\nepochs = 2\nbatch_size = 8\n",
+        "[run]\noutput_dir = \"runs\"\n[data]\ntrain = \"data.csv\"\ndev = \"data.csv\"\n[[tasks]]\nname = \"stance\"\nlabels = [\"condemnation\", \"cooperation\"]\n[text]\nbuckets = 1000\n[model]\ndim = 32\ndropout = 0.1\n[train]\nepochs = 2\nbatch_size = 8\n",
     )
     .unwrap();
-    for kind in ["bow", "cnn", "transformer"] {
+    // Each kind with a key of its own: [model] sections refuse another kind's keys.
+    for (kind, own) in [
+        ("bow", "model.hidden=0"),
+        ("cnn", "model.filters=16"),
+        ("transformer", "model.ff_dim=64"),
+    ] {
         let sha = |threads: &str| {
             let o = stancekit(
                 &[
@@ -170,6 +175,8 @@ fn thread_count_does_not_change_the_weights() {
                     "run.toml",
                     "--set",
                     &format!("model.kind=\"{kind}\""),
+                    "--set",
+                    own,
                     "--set",
                     &format!("train.threads={threads}"),
                     "--set",

@@ -47,6 +47,22 @@ impl LoadedConfig {
     }
 }
 
+/// Parse a config that stancekit itself saved (a checkpoint's or a resume state's
+/// `config.toml`). Those written before `[model]` sections were typed hold every key of every
+/// kind; the keys of other kinds are dropped first.
+pub fn parse_saved_config(text: &str, path: &Path) -> Result<LoadedConfig> {
+    let mut value: toml::Table =
+        toml::from_str(text).map_err(|e| map_toml_error(&e, text, path))?;
+    if let Some(toml::Value::Table(model)) = value.get_mut("model") {
+        super::model::drop_other_kinds(model);
+    }
+    let cleaned = toml::to_string(&value).map_err(|e| Error::ConfigSyntax {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    parse_config(&cleaned, path, &[])
+}
+
 /// Read `path`, apply `overrides` (`train.epochs=3`), validate.
 pub fn load_config(path: &Path, overrides: &[String]) -> Result<LoadedConfig> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;

@@ -7,6 +7,7 @@
 
 mod limits;
 mod load;
+mod model;
 mod pretrained;
 mod sources;
 mod types;
@@ -16,7 +17,7 @@ mod valid_train;
 #[cfg(test)]
 mod tests;
 
-pub use load::{load_config, parse_config, LoadedConfig};
+pub use load::{load_config, parse_config, parse_saved_config, LoadedConfig};
 pub use sources::{SourceConfig, SourceSpec};
 pub use types::{
     clean_path, ClassWeightSpec, DataSource, Device, EncoderMode, FileFormat, MissingPolicy,
@@ -183,8 +184,9 @@ impl Default for TextConfig {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
+/// `[model]`, flat: read and written as a section typed by `kind` (`model.rs`), which refuses
+/// keys of another kind.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ModelConfig {
     pub kind: String,
     pub dim: usize,

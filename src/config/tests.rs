@@ -267,6 +267,16 @@ fn reference_config_parses_and_mentions_every_key() {
             }
         }
     }
+    // [model] writes only its kind's keys: add every kind's.
+    for kind in ["bow", "cnn", "transformer", "pretrained"] {
+        let m = ModelConfig {
+            kind: kind.into(),
+            ..ModelConfig::default()
+        };
+        if let toml::Value::Table(t) = toml::Value::try_from(&m).unwrap() {
+            owned.extend(t.keys().cloned());
+        }
+    }
     keys.extend(owned.iter().map(String::as_str));
     for key in keys {
         let (assign, table) = (format!("{key} ="), format!(".{key}]"));

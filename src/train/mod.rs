@@ -17,7 +17,7 @@ mod summary;
 
 use crate::checkpoint::{sha256_file, DataFile, PipelineFile, TaskLabels, FORMAT_VERSION};
 use crate::config::EncoderMode;
-use crate::config::{load_config, ClassWeightSpec, LoadedConfig, ModelKind};
+use crate::config::{ClassWeightSpec, LoadedConfig, ModelKind};
 use crate::data::{encode, load_corpus, EncodeReport, Example, Part};
 use crate::error::{Error, Result};
 use crate::eval::Metrics;
@@ -136,7 +136,9 @@ pub fn resume(run_dir: &Path, opts: &TrainOptions) -> Result<TrainSummary> {
         });
     }
     state::read_state(&dir)?;
-    let mut cfg = load_config(&dir.join(crate::checkpoint::CONFIG), &[])?;
+    let saved = dir.join(crate::checkpoint::CONFIG);
+    let text = std::fs::read_to_string(&saved).map_err(|e| Error::io(&saved, e))?;
+    let mut cfg = crate::config::parse_saved_config(&text, &saved)?;
     let here = std::fs::canonicalize(run_dir).map_err(|e| Error::io(run_dir, e))?;
     cfg.relocate(&here)?;
     state::sweep_temps(&here, false);
