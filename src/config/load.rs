@@ -110,6 +110,9 @@ pub fn parse_config(text: &str, path: &Path, overrides: &[String]) -> Result<Loa
 }
 
 fn map_toml_error(e: &toml::de::Error, text: &str, path: &Path) -> Error {
+    if let Some(err) = unknown_variant(e.message(), text, path) {
+        return err;
+    }
     let (key, suggestion) = unknown_field(e.message());
     match key {
         Some(key) => Error::UnknownKey {
@@ -135,6 +138,49 @@ fn map_toml_error(e: &toml::de::Error, text: &str, path: &Path) -> Error {
             }
         }
     }
+}
+
+/// serde's "unknown variant `x`, expected `a` or `b`" for an enumerated value, as an error
+/// that names the key: the line of `text` that sets a key to "x", in its section.
+fn unknown_variant(message: &str, text: &str, path: &Path) -> Option<Error> {
+    let rest = message.strip_prefix("unknown variant `")?;
+    let (value, expected) = rest.split_once('`')?;
+    let expected = expected
+        .trim_start_matches(", expected ")
+        .trim_start_matches("one of ")
+        .replace('`', "");
+    let expected = match expected.rsplit_once(", ") {
+        Some((head, last)) => format!("{head} or {last}"),
+        None => expected,
+    };
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let here = offset;
+        offset += line.len();
+        let Some((key, v)) = line.split_once('=') else {
+            continue;
+        };
+        let v = v.split('#').next().unwrap_or("").trim();
+        if v.trim_matches('"') == value && v.starts_with('"') {
+            let mut section = section_at(text, here);
+            // An array of tables is addressed by index, as the validation messages do.
+            let header = format!("[[{section}]]");
+            let entries = text[..here].lines().filter(|l| l.trim() == header).count();
+            if entries > 0 {
+                section = format!("{section}[{}]", entries - 1);
+            }
+            let key = key.trim();
+            return Some(Error::ConfigValue {
+                path: path.to_path_buf(),
+                key: match section.is_empty() {
+                    true => key.to_string(),
+                    false => format!("{section}.{key}"),
+                },
+                message: format!("expected {expected}, got `{value}`"),
+            });
+        }
+    }
+    None
 }
 
 /// Pull the key and the nearest expected key out of serde's

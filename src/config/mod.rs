@@ -21,8 +21,8 @@ pub use load::{load_config, parse_config, parse_saved_config, LoadedConfig};
 pub use sources::{SourceConfig, SourceSpec};
 pub use types::{
     clean_path, ClassWeightSpec, DataSource, Device, EncoderMode, FileFormat, MissingPolicy,
-    ModelKind, OptimizerKind, Pooling, PretrainedSpec, Schedule, TaskSpec, UnknownPolicy,
-    ValidConfig,
+    ModelKind, Normalize, OptimizerKind, Pooling, PretrainedSpec, Schedule, SplitMode, TaskSpec,
+    UnknownPolicy, ValidConfig,
 };
 
 use serde::{Deserialize, Serialize};
@@ -138,7 +138,7 @@ pub struct TaskConfig {
     pub labels: Vec<String>,
     pub label_map: BTreeMap<String, String>,
     pub unknown: String,
-    pub missing: String,
+    pub missing: MissingPolicy,
     pub weight: f32,
 }
 
@@ -150,7 +150,7 @@ impl Default for TaskConfig {
             labels: Vec::new(),
             label_map: BTreeMap::new(),
             unknown: "error".into(),
-            missing: "error".into(),
+            missing: MissingPolicy::Error,
             weight: 1.0,
         }
     }
@@ -159,7 +159,7 @@ impl Default for TaskConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct TextConfig {
-    pub normalize: String,
+    pub normalize: Normalize,
     pub lowercase: bool,
     pub word_ngrams: usize,
     pub char_ngrams_min: usize,
@@ -172,7 +172,7 @@ pub struct TextConfig {
 impl Default for TextConfig {
     fn default() -> Self {
         TextConfig {
-            normalize: "nfkc".into(),
+            normalize: Normalize::Nfkc,
             lowercase: true,
             word_ngrams: 2,
             char_ngrams_min: 0,
@@ -199,8 +199,8 @@ pub struct ModelConfig {
     pub ff_dim: usize,
     /// `pretrained`: a local folder in Hugging Face layout.
     pub path: String,
-    pub mode: String,
-    pub pooling: String,
+    pub mode: EncoderMode,
+    pub pooling: Pooling,
     pub normalize: bool,
     pub max_seq_len: usize,
     pub finetune_layers: usize,
@@ -220,8 +220,8 @@ impl Default for ModelConfig {
             heads: 4,
             ff_dim: 256,
             path: String::new(),
-            mode: "frozen".into(),
-            pooling: "mean".into(),
+            mode: EncoderMode::Frozen,
+            pooling: Pooling::Mean,
             normalize: true,
             max_seq_len: 128,
             finetune_layers: 2,
@@ -250,12 +250,12 @@ pub struct TrainConfig {
     pub epochs: usize,
     pub max_steps: usize,
     pub batch_size: usize,
-    pub optimizer: String,
+    pub optimizer: OptimizerKind,
     pub lr: f64,
     pub encoder_lr: f64,
     pub weight_decay: f64,
     pub momentum: f64,
-    pub schedule: String,
+    pub schedule: Schedule,
     pub warmup_steps: usize,
     pub grad_clip: f64,
     pub class_weights: ClassWeights,
@@ -264,7 +264,7 @@ pub struct TrainConfig {
     pub early_stopping_metric: String,
     pub patience: usize,
     pub threads: usize,
-    pub device: String,
+    pub device: Device,
 }
 
 impl Default for TrainConfig {
@@ -273,12 +273,12 @@ impl Default for TrainConfig {
             epochs: 5,
             max_steps: 0,
             batch_size: 32,
-            optimizer: "adamw".into(),
+            optimizer: OptimizerKind::AdamW,
             lr: 0.001,
             encoder_lr: 0.00005,
             weight_decay: 0.0,
             momentum: 0.9,
-            schedule: "constant".into(),
+            schedule: Schedule::Constant,
             warmup_steps: 0,
             grad_clip: 0.0,
             class_weights: ClassWeights::default(),
@@ -287,7 +287,7 @@ impl Default for TrainConfig {
             early_stopping_metric: String::new(),
             patience: 0,
             threads: 0,
-            device: "cpu".into(),
+            device: Device::Cpu,
         }
     }
 }

@@ -41,8 +41,8 @@ pub struct TransformerSection {
 #[serde(deny_unknown_fields, default)]
 pub struct PretrainedSection {
     pub path: String,
-    pub mode: String,
-    pub pooling: String,
+    pub mode: super::EncoderMode,
+    pub pooling: super::Pooling,
     pub normalize: bool,
     pub max_seq_len: usize,
     pub finetune_layers: usize,

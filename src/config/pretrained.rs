@@ -1,7 +1,7 @@
 //! Checks for `[model] kind = "pretrained"`, kept apart from the general validation because
 //! only this kind reads these keys.
 
-use super::types::{EncoderMode, Pooling, PretrainedSpec};
+use super::types::{EncoderMode, PretrainedSpec};
 use super::Config;
 use crate::error::Error;
 use std::path::{Path, PathBuf};
@@ -21,26 +21,7 @@ impl Config {
                 "kind = \"pretrained\" needs the encoder folder (config.json, tokenizer.json or vocab.txt, model.safetensors)".into(),
             ));
         }
-        let mode = match m.mode.as_str() {
-            "frozen" => EncoderMode::Frozen,
-            "finetune" => EncoderMode::Finetune,
-            other => {
-                return Err(err(
-                    "model.mode",
-                    format!("expected frozen or finetune, got `{other}`"),
-                ))
-            }
-        };
-        let pooling = match m.pooling.as_str() {
-            "mean" => Pooling::Mean,
-            "cls" => Pooling::Cls,
-            other => {
-                return Err(err(
-                    "model.pooling",
-                    format!("expected mean or cls, got `{other}`"),
-                ))
-            }
-        };
+        let (mode, pooling) = (m.mode, m.pooling);
         if m.max_seq_len < 2 {
             return Err(err(
                 "model.max_seq_len",

@@ -30,7 +30,7 @@ pub struct SourceConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_column: Option<String>,
     /// `split`: split like `[data]` by `[split]`; `train`: every row trains.
-    pub split: String,
+    pub split: super::SplitMode,
     /// Multiplies the loss of this source's rows.
     pub weight: f32,
     /// The tasks this source labels (default: all); the others add no loss for its rows.
@@ -55,7 +55,7 @@ impl Default for SourceConfig {
             text_column: "text".into(),
             group_column: None,
             id_column: None,
-            split: "split".into(),
+            split: super::SplitMode::Split,
             weight: 1.0,
             tasks: None,
             columns: BTreeMap::new(),
@@ -122,16 +122,7 @@ pub fn validate_sources(
         }
         s.path = resolve(&s.path);
         let delimiter = parse_delimiter(&s.delimiter).map_err(|m| err(&key("delimiter"), m))?;
-        let split = match s.split.as_str() {
-            "split" => true,
-            "train" => false,
-            other => {
-                return Err(err(
-                    &key("split"),
-                    format!("expected split or train, got `{other}`"),
-                ))
-            }
-        };
+        let split = s.split == super::SplitMode::Split;
         if !(s.weight.is_finite() && s.weight >= 0.0) {
             return Err(err(
                 &key("weight"),

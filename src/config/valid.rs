@@ -126,16 +126,7 @@ impl Config {
             }
             let unknown =
                 parse_unknown(&t.unknown, &t.labels).map_err(|m| err(&key("unknown"), m))?;
-            let missing = match t.missing.as_str() {
-                "error" => MissingPolicy::Error,
-                "ignore" => MissingPolicy::Ignore,
-                other => {
-                    return Err(err(
-                        &key("missing"),
-                        format!("expected error or ignore, got `{other}`"),
-                    ))
-                }
-            };
+            let missing = t.missing;
             if !(t.weight.is_finite() && t.weight >= 0.0) {
                 return Err(err(
                     &key("weight"),
@@ -179,12 +170,6 @@ impl Config {
 
         // [text]
         let x = &self.text;
-        if !["nfkc", "none"].contains(&x.normalize.as_str()) {
-            return Err(err(
-                "text.normalize",
-                format!("expected nfkc or none, got `{}`", x.normalize),
-            ));
-        }
         if x.word_ngrams == 0 {
             return Err(err(
                 "text.word_ngrams",

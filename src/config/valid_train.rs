@@ -41,38 +41,7 @@ pub(super) fn validate_train(
             format!("expected a value in [0, 1), got {}", t.label_smoothing),
         ));
     }
-    let optimizer = match t.optimizer.as_str() {
-        "adamw" | "adam" => OptimizerKind::AdamW,
-        "sgd" => OptimizerKind::Sgd,
-        other => {
-            return Err(err(
-                "train.optimizer",
-                format!("expected adamw or sgd, got `{other}`"),
-            ))
-        }
-    };
-    let schedule = match t.schedule.as_str() {
-        "constant" => Schedule::Constant,
-        "linear" => Schedule::Linear,
-        "cosine" => Schedule::Cosine,
-        other => {
-            return Err(err(
-                "train.schedule",
-                format!("expected constant, linear or cosine, got `{other}`"),
-            ))
-        }
-    };
-    let device = match t.device.as_str() {
-        "cpu" => Device::Cpu,
-        "cuda" => Device::Cuda,
-        "auto" => Device::Auto,
-        other => {
-            return Err(err(
-                "train.device",
-                format!("expected cpu, cuda or auto, got `{other}`"),
-            ))
-        }
-    };
+    let (optimizer, schedule, device) = (t.optimizer, t.schedule, t.device);
     if !t.early_stopping_metric.is_empty() {
         let ok = t
             .early_stopping_metric

@@ -172,7 +172,7 @@ pub fn tokenize(config: &TextConfig, text: &str) -> Vec<String> {
     // NFKC leaves ASCII unchanged, and ASCII lower-casing is the Unicode one restricted to
     // ASCII, so the common case skips both passes with identical results.
     let ascii = text.is_ascii();
-    let normalised: String = if config.normalize == "nfkc" && !ascii {
+    let normalised: String = if config.normalize == crate::config::Normalize::Nfkc && !ascii {
         text.nfkc().collect()
     } else {
         text.to_string()
