@@ -67,82 +67,10 @@ impl Config {
         }
 
         // [split]
-        let s = &self.split;
-        for (key, v) in [("split.dev", s.dev), ("split.test", s.test)] {
-            if !(0.0..1.0).contains(&v) {
-                return Err(err(key, format!("expected a fraction in [0, 1), got {v}")));
-            }
-        }
-        if s.dev + s.test >= 1.0 {
-            return Err(err(
-                "split.dev",
-                format!(
-                    "split.dev + split.test must leave rows for training, got {}",
-                    s.dev + s.test
-                ),
-            ));
-        }
+        validate_split(&self.split, &err)?;
 
         // [[tasks]]
-        if self.tasks.is_empty() {
-            return Err(err(
-                "tasks",
-                "no [[tasks]]: add at least one table with name and labels".into(),
-            ));
-        }
-        let mut names = BTreeSet::new();
-        let mut tasks = Vec::new();
-        for (i, t) in self.tasks.iter().enumerate() {
-            let key = |k: &str| format!("tasks[{i}].{k}");
-            if t.name.trim().is_empty() {
-                return Err(err(&key("name"), "every task needs a name".into()));
-            }
-            if !names.insert(t.name.clone()) {
-                return Err(err(
-                    &key("name"),
-                    format!("task `{}` is defined twice", t.name),
-                ));
-            }
-            if t.labels.is_empty() {
-                return Err(err(&key("labels"), format!("task `{}` has no labels; list them in order, e.g. labels = [\"negative\", \"positive\"]", t.name)));
-            }
-            let set: BTreeSet<&String> = t.labels.iter().collect();
-            if set.len() != t.labels.len() {
-                return Err(err(
-                    &key("labels"),
-                    format!("task `{}` lists a label twice", t.name),
-                ));
-            }
-            for (from, to) in &t.label_map {
-                if !set.contains(to) {
-                    return Err(err(
-                        &key("label_map"),
-                        format!(
-                            "`{from}` maps to `{to}`, which is not in labels {:?}",
-                            t.labels
-                        ),
-                    ));
-                }
-            }
-            let unknown =
-                parse_unknown(&t.unknown, &t.labels).map_err(|m| err(&key("unknown"), m))?;
-            let missing = t.missing;
-            if !(t.weight.is_finite() && t.weight >= 0.0) {
-                return Err(err(
-                    &key("weight"),
-                    format!("expected a weight >= 0, got {}", t.weight),
-                ));
-            }
-            tasks.push(TaskSpec {
-                name: t.name.clone(),
-                column: t.column.clone().unwrap_or_else(|| t.name.clone()),
-                labels: t.labels.clone(),
-                label_map: t.label_map.clone(),
-                unknown,
-                missing,
-                weight: t.weight,
-            });
-        }
+        let tasks = validate_tasks(&self.tasks, &err)?;
         let stratify_task = match &self.split.stratify {
             None => 0,
             Some(name) => tasks.iter().position(|t| &t.name == name).ok_or_else(|| {
@@ -169,90 +97,10 @@ impl Config {
             super::sources::validate_sources(&mut self, &tasks, &primary_name, &resolve, &err)?;
 
         // [text]
-        let x = &self.text;
-        if x.word_ngrams == 0 {
-            return Err(err(
-                "text.word_ngrams",
-                "expected 1 or more (1 = unigrams only)".into(),
-            ));
-        }
-        if x.char_ngrams_max > 0
-            && (x.char_ngrams_min == 0 || x.char_ngrams_min > x.char_ngrams_max)
-        {
-            return Err(err(
-                "text.char_ngrams_min",
-                format!(
-                    "expected 1 <= char_ngrams_min <= char_ngrams_max, got {}..{}",
-                    x.char_ngrams_min, x.char_ngrams_max
-                ),
-            ));
-        }
-        let uses_buckets = x.word_ngrams > 1 || x.char_ngrams_max > 0;
-        if uses_buckets && x.buckets == 0 {
-            return Err(err(
-                "text.buckets",
-                "n-grams are hashed into buckets: expected buckets > 0".into(),
-            ));
-        }
-        if x.min_count == 0 || x.max_tokens == 0 {
-            return Err(err(
-                if x.min_count == 0 {
-                    "text.min_count"
-                } else {
-                    "text.max_tokens"
-                },
-                "expected a value >= 1".into(),
-            ));
-        }
+        validate_text(&self.text, &err)?;
 
         // [model]
-        let m = &self.model;
-        let model = match m.kind.as_str() {
-            "bow" => ModelKind::Bow,
-            "cnn" => ModelKind::Cnn,
-            "transformer" => ModelKind::Transformer,
-            "pretrained" => ModelKind::Pretrained,
-            other => {
-                return Err(err(
-                    "model.kind",
-                    format!("expected bow, cnn, transformer or pretrained, got `{other}`"),
-                ))
-            }
-        };
-        if m.dim == 0 {
-            return Err(err("model.dim", "expected an embedding size >= 1".into()));
-        }
-        if !(0.0..1.0).contains(&m.dropout) {
-            return Err(err(
-                "model.dropout",
-                format!("expected a probability in [0, 1), got {}", m.dropout),
-            ));
-        }
-        if model == ModelKind::Cnn
-            && (m.kernel_sizes.is_empty() || m.kernel_sizes.contains(&0) || m.filters == 0)
-        {
-            return Err(err(
-                "model.kernel_sizes",
-                "cnn needs filters >= 1 and non-empty kernel_sizes >= 1".into(),
-            ));
-        }
-        if model == ModelKind::Transformer {
-            if m.heads == 0 || !m.dim.is_multiple_of(m.heads) {
-                return Err(err(
-                    "model.heads",
-                    format!(
-                        "model.dim ({}) must be divisible by model.heads ({})",
-                        m.dim, m.heads
-                    ),
-                ));
-            }
-            if m.layers == 0 || m.ff_dim == 0 {
-                return Err(err(
-                    "model.layers",
-                    "transformer needs layers >= 1 and ff_dim >= 1".into(),
-                ));
-            }
-        }
+        let model = validate_model(&self.model, &err)?;
 
         let pretrained = if model == ModelKind::Pretrained {
             let spec = self.pretrained_spec(&resolve, &err)?;
@@ -298,6 +146,183 @@ impl Config {
             sources,
         })
     }
+}
+
+/// `[split]`: fractions that leave rows for training.
+fn validate_split(s: &super::SplitConfig, err: &dyn Fn(&str, String) -> Error) -> Result<()> {
+    for (key, v) in [("split.dev", s.dev), ("split.test", s.test)] {
+        if !(0.0..1.0).contains(&v) {
+            return Err(err(key, format!("expected a fraction in [0, 1), got {v}")));
+        }
+    }
+    if s.dev + s.test >= 1.0 {
+        return Err(err(
+            "split.dev",
+            format!(
+                "split.dev + split.test must leave rows for training, got {}",
+                s.dev + s.test
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `[[tasks]]`: names, labels, label maps, policies and weights, checked into task specs.
+fn validate_tasks(
+    tasks_in: &[super::TaskConfig],
+    err: &dyn Fn(&str, String) -> Error,
+) -> Result<Vec<TaskSpec>> {
+    if tasks_in.is_empty() {
+        return Err(err(
+            "tasks",
+            "no [[tasks]]: add at least one table with name and labels".into(),
+        ));
+    }
+    let mut names = BTreeSet::new();
+    let mut tasks = Vec::new();
+    for (i, t) in tasks_in.iter().enumerate() {
+        let key = |k: &str| format!("tasks[{i}].{k}");
+        if t.name.trim().is_empty() {
+            return Err(err(&key("name"), "every task needs a name".into()));
+        }
+        if !names.insert(t.name.clone()) {
+            return Err(err(
+                &key("name"),
+                format!("task `{}` is defined twice", t.name),
+            ));
+        }
+        if t.labels.is_empty() {
+            return Err(err(&key("labels"), format!("task `{}` has no labels; list them in order, e.g. labels = [\"negative\", \"positive\"]", t.name)));
+        }
+        let set: BTreeSet<&String> = t.labels.iter().collect();
+        if set.len() != t.labels.len() {
+            return Err(err(
+                &key("labels"),
+                format!("task `{}` lists a label twice", t.name),
+            ));
+        }
+        for (from, to) in &t.label_map {
+            if !set.contains(to) {
+                return Err(err(
+                    &key("label_map"),
+                    format!(
+                        "`{from}` maps to `{to}`, which is not in labels {:?}",
+                        t.labels
+                    ),
+                ));
+            }
+        }
+        let unknown = parse_unknown(&t.unknown, &t.labels).map_err(|m| err(&key("unknown"), m))?;
+        let missing = t.missing;
+        if !(t.weight.is_finite() && t.weight >= 0.0) {
+            return Err(err(
+                &key("weight"),
+                format!("expected a weight >= 0, got {}", t.weight),
+            ));
+        }
+        tasks.push(TaskSpec {
+            name: t.name.clone(),
+            column: t.column.clone().unwrap_or_else(|| t.name.clone()),
+            labels: t.labels.clone(),
+            label_map: t.label_map.clone(),
+            unknown,
+            missing,
+            weight: t.weight,
+        });
+    }
+    Ok(tasks)
+}
+
+/// `[text]`: n-gram ranges, buckets and counts.
+fn validate_text(x: &super::TextConfig, err: &dyn Fn(&str, String) -> Error) -> Result<()> {
+    if x.word_ngrams == 0 {
+        return Err(err(
+            "text.word_ngrams",
+            "expected 1 or more (1 = unigrams only)".into(),
+        ));
+    }
+    if x.char_ngrams_max > 0 && (x.char_ngrams_min == 0 || x.char_ngrams_min > x.char_ngrams_max) {
+        return Err(err(
+            "text.char_ngrams_min",
+            format!(
+                "expected 1 <= char_ngrams_min <= char_ngrams_max, got {}..{}",
+                x.char_ngrams_min, x.char_ngrams_max
+            ),
+        ));
+    }
+    let uses_buckets = x.word_ngrams > 1 || x.char_ngrams_max > 0;
+    if uses_buckets && x.buckets == 0 {
+        return Err(err(
+            "text.buckets",
+            "n-grams are hashed into buckets: expected buckets > 0".into(),
+        ));
+    }
+    if x.min_count == 0 || x.max_tokens == 0 {
+        return Err(err(
+            if x.min_count == 0 {
+                "text.min_count"
+            } else {
+                "text.max_tokens"
+            },
+            "expected a value >= 1".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// `[model]`: sizes and shapes of the architecture (a pretrained encoder's settings are
+/// checked by `pretrained_spec`).
+fn validate_model(
+    m: &super::ModelConfig,
+    err: &dyn Fn(&str, String) -> Error,
+) -> Result<ModelKind> {
+    let model = match m.kind.as_str() {
+        "bow" => ModelKind::Bow,
+        "cnn" => ModelKind::Cnn,
+        "transformer" => ModelKind::Transformer,
+        "pretrained" => ModelKind::Pretrained,
+        other => {
+            return Err(err(
+                "model.kind",
+                format!("expected bow, cnn, transformer or pretrained, got `{other}`"),
+            ))
+        }
+    };
+    if m.dim == 0 {
+        return Err(err("model.dim", "expected an embedding size >= 1".into()));
+    }
+    if !(0.0..1.0).contains(&m.dropout) {
+        return Err(err(
+            "model.dropout",
+            format!("expected a probability in [0, 1), got {}", m.dropout),
+        ));
+    }
+    if model == ModelKind::Cnn
+        && (m.kernel_sizes.is_empty() || m.kernel_sizes.contains(&0) || m.filters == 0)
+    {
+        return Err(err(
+            "model.kernel_sizes",
+            "cnn needs filters >= 1 and non-empty kernel_sizes >= 1".into(),
+        ));
+    }
+    if model == ModelKind::Transformer {
+        if m.heads == 0 || !m.dim.is_multiple_of(m.heads) {
+            return Err(err(
+                "model.heads",
+                format!(
+                    "model.dim ({}) must be divisible by model.heads ({})",
+                    m.dim, m.heads
+                ),
+            ));
+        }
+        if m.layers == 0 || m.ff_dim == 0 {
+            return Err(err(
+                "model.layers",
+                "transformer needs layers >= 1 and ff_dim >= 1".into(),
+            ));
+        }
+    }
+    Ok(model)
 }
 
 /// An unknown-label policy: `error`, `drop`, or `map:<label>` with a label of `labels`.
