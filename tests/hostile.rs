@@ -15,6 +15,18 @@ fn run_in(dir: &Path, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// `classify -m MODEL -i INPUT -o OUTPUT`, as arguments to extend.
+fn classify_args<'a>(m: &'a str, input: &'a str, out: &'a str) -> Vec<&'a str> {
+    vec!["classify", "-m", m, "-i", input, "-o", out]
+}
+
+/// Run `classify -m MODEL -i INPUT -o OUTPUT` with `extra` arguments.
+fn classify_cmd(m: &str, input: &str, out: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = classify_args(m, input, out);
+    args.extend_from_slice(extra);
+    stancekit(&args)
+}
+
 fn all(o: &std::process::Output) -> String {
     format!("{}{}", text(&o.stdout), text(&o.stderr))
 }
@@ -30,16 +42,12 @@ fn blank_lines_of_a_one_column_file_come_out_as_empty_texts() {
     )
     .unwrap();
     let out = dir.path().join("o.csv");
-    let o = stancekit(&[
-        "classify",
-        "-m",
+    let o = classify_cmd(
         m.to_str().unwrap(),
-        "-i",
         input.to_str().unwrap(),
-        "-o",
         out.to_str().unwrap(),
-        "--json",
-    ]);
+        &["--json"],
+    );
     assert!(o.status.success(), "{}", all(&o));
     let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(
@@ -68,15 +76,11 @@ fn a_blank_line_in_a_file_of_several_columns_is_a_bad_row_with_its_line() {
     let input = dir.path().join("a.csv");
     fs::write(&input, "id,text\n1,France condemned it\n\n2,They agreed\n").unwrap();
     let out = dir.path().join("o.csv");
-    let args = [
-        "classify",
-        "-m",
+    let args = classify_args(
         m.to_str().unwrap(),
-        "-i",
         input.to_str().unwrap(),
-        "-o",
         out.to_str().unwrap(),
-    ];
+    );
     let o = stancekit(&args);
     assert_eq!(o.status.code(), Some(2), "{}", all(&o));
     assert!(all(&o).contains("line 3: blank line"), "{}", all(&o));
@@ -101,15 +105,11 @@ fn a_quote_closed_in_the_middle_of_a_field_never_merges_rows() {
     )
     .unwrap();
     let out = dir.path().join("o.csv");
-    let args = [
-        "classify",
-        "-m",
+    let args = classify_args(
         m.to_str().unwrap(),
-        "-i",
         input.to_str().unwrap(),
-        "-o",
         out.to_str().unwrap(),
-    ];
+    );
     let o = stancekit(&args);
     assert_eq!(o.status.code(), Some(2), "{}", all(&o));
     assert!(all(&o).contains("line 3"), "{}", all(&o));
@@ -130,15 +130,11 @@ fn a_tsv_field_that_starts_with_a_quote_does_not_swallow_the_rows_after_it() {
     let input = dir.path().join("a.tsv");
     fs::write(&input, "id\ttext\n1\t\"Quoted\" he said\n2\tplain\n").unwrap();
     let out = dir.path().join("o.csv");
-    let args = [
-        "classify",
-        "-m",
+    let args = classify_args(
         m.to_str().unwrap(),
-        "-i",
         input.to_str().unwrap(),
-        "-o",
         out.to_str().unwrap(),
-    ];
+    );
     let o = stancekit(&args);
     assert_eq!(o.status.code(), Some(2), "{}", all(&o));
     assert!(all(&o).contains("line 2"), "{}", all(&o));
@@ -235,17 +231,12 @@ fn classify_never_overwrites_the_model_it_reads() {
     let hard = dir.path().join("hard-link.bin");
     fs::hard_link(&weights, &hard).unwrap();
     for out in [weights.clone(), hard] {
-        let o = stancekit(&[
-            "classify",
-            "-m",
+        let o = classify_cmd(
             m.to_str().unwrap(),
-            "-i",
             input.to_str().unwrap(),
-            "-o",
             out.to_str().unwrap(),
-            "--output-format",
-            "csv",
-        ]);
+            &["--output-format", "csv"],
+        );
         assert_eq!(o.status.code(), Some(2), "{}", all(&o));
     }
     assert_eq!(fs::read(&weights).unwrap(), before);
