@@ -133,8 +133,13 @@ fn rows(path: &Path, df: &DataFrame, first_line: u64) -> Result<Vec<Row>> {
                     .push(v.map_or(Cell::Null, |v| Cell::Text(v.to_string())));
             }
         } else {
-            for (i, row) in rows.iter_mut().enumerate() {
-                let v = guarded(path, || s.get(i))?.into_static();
+            // One guard for the whole column, not one per cell: this is the read loop.
+            let values = guarded(path, || {
+                (0..s.len())
+                    .map(|i| s.get(i).map(AnyValue::into_static))
+                    .collect::<PolarsResult<Vec<_>>>()
+            })?;
+            for (row, v) in rows.iter_mut().zip(values) {
                 row.cells.push(match v {
                     AnyValue::Null => Cell::Null,
                     v => Cell::Typed(v),
