@@ -4,6 +4,7 @@
 #
 #   scripts/bench-classify.sh                 # 1,000,000 rows, 1 thread
 #   ROWS=200000 THREADS=2 scripts/bench-classify.sh
+#   CONFIG=configs/diplomatic-bow-linear.toml scripts/bench-classify.sh   # another bow config
 #
 # The texts are random words (~200 characters a row), generated here; no corpus is copied.
 # Both tools label one task (stance) with one thread by default: fastText's Python predict is
@@ -16,7 +17,8 @@ THREADS=${THREADS:-1}
 WORK=${WORK:-/tmp/stancekit-bench}
 cd "$(dirname "$0")/.."
 BIN=./target/release/stancekit
-MODEL=checkpoints/diplomatic-bow/model-best
+CONFIG=${CONFIG:-configs/diplomatic-bow.toml}
+MODEL=checkpoints/$(basename "$CONFIG" .toml)/model-best
 mkdir -p "$WORK"
 DATA="$WORK/texts-$ROWS.csv"
 
@@ -44,7 +46,7 @@ PY
 fi
 
 [ -x "$BIN" ] || cargo build --release
-[ -f "$MODEL/manifest.json" ] || "$BIN" train -q --config configs/diplomatic-bow.toml
+[ -f "$MODEL/manifest.json" ] || "$BIN" train -q --config "$CONFIG"
 
 # Prints "seconds peak_rss_mb" from a /usr/bin/time -v log.
 measure() {
@@ -60,7 +62,7 @@ print(f"{secs:.2f} {rss / 1024:.0f}")
 PY
 }
 
-echo "stancekit classify: $ROWS rows, $THREADS thread(s)" >&2
+echo "stancekit classify: $ROWS rows, $THREADS thread(s), $MODEL" >&2
 /usr/bin/time -v "$BIN" classify -q -m "$MODEL" -i "$DATA" -o "$WORK/stancekit-out.csv" \
   --tasks stance --threads "$THREADS" >"$WORK/stancekit-summary.txt" 2>"$WORK/stancekit-time.txt"
 read -r SK_SECS SK_RSS < <(measure "$WORK/stancekit-time.txt")

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark (not a test): stancekit against fastText and scikit-learn on real corpora.
 
-    python3 scripts/bench_real.py [--suite plv-plover15,plv-stance,sst2]
+    python3 scripts/bench_real.py [--suite plv-plover15,plv-stance,sst2,newsmtsc,kil-quadclass]
         [--tools stancekit-bow,fasttext,svm,logreg] [--folds 5] [--threads 2]
         [--json out.json] [--install] [--keep DIR]
 
@@ -11,8 +11,11 @@ Suites (all read from ../shared/datasets through `stancekit data import`, never 
                 stratified by PLOVER label, seed 13. Out-of-fold predictions are pooled.
   plv-stance    The same folds, scored on the 3-way stance view (condemnation/cooperation/other).
   sst2          Train on sst2/train.tsv, test on sst2/dev.tsv (872 rows).
-In every training fold a seeded 15% of the training rows (10% for SST-2, as in
-configs/sst2-bow.toml) is held out as the dev split that stancekit uses for early stopping; the
+  newsmtsc      Sentence sentiment (3 classes, `data import newsmtsc`, targets that disagree
+                dropped): train on newsmtsc/train.jsonl, test on newsmtsc/devtest_mt.jsonl.
+  kil-quadclass keep-it-local UN sentences, CAMEO quad class (5 classes): 5-fold cross-validation
+                like PLV, grouped by the importer's group column, stratified by label, seed 13.
+In every training fold a seeded 15% of the training rows (10% for SST-2 and NewsMTSC) is held out as the dev split that stancekit uses for early stopping; the
 peers train on the same remaining rows, so every tool sees the same texts. The test fold is
 never seen in training.
 
@@ -71,7 +74,16 @@ SUITES = {
     "plv-stance": {"task": "stance", "config": "plv-stance-{kind}.toml", "kinds": ["bow", "cnn", "transformer"],
                    "ft": {"epoch": 25, "lr": 0.5}},
     "sst2": {"task": "sentiment", "config": "sst2-{kind}.toml", "kinds": ["bow", "minilm", "minilm-finetune"], "ft": {"epoch": 5, "lr": 0.1}},
+    "newsmtsc": {"task": "sentiment", "config": "newsmtsc-{kind}.toml", "kinds": ["bow"],
+                 "ft": {"epoch": 25, "lr": 0.5}},
+    "kil-quadclass": {"task": "quad", "config": "kil-quadclass-{kind}.toml", "kinds": ["bow"],
+                      "ft": {"epoch": 25, "lr": 0.5}},
 }
+# How each suite is split: k-fold over one imported file, or a fixed train file and test file.
+CV_SOURCES = {"plv": ("plv", "plv/train.tsv", "plover", 0.15),
+              "kil-quadclass": ("kil-quadclass", "keep-it-local/quadclass.tsv", "quad", 0.15)}
+FIXED_SOURCES = {"sst2": ("sst2", "sst2/train.tsv", "sst2/dev.tsv", 0.10),
+                 "newsmtsc": ("newsmtsc", "newsmtsc/train.jsonl", "newsmtsc/devtest_mt.jsonl", 0.10)}
 ALL_TOOLS = ["stancekit-bow", "stancekit-cnn", "stancekit-transformer", "stancekit-minilm",
              "stancekit-minilm-finetune", "stancekit-minilm-finetune-all", "fasttext", "svm", "logreg", "st-logreg"]
 DEFAULT_TOOLS = ["stancekit-bow", "fasttext", "svm", "logreg"]
@@ -129,33 +141,36 @@ def carve_dev(rows, frac, seed):
 
 
 def make_splits(suite, binary, tmp, folds):
-    """[(train_csv, dev_csv, test_csv)], test rows in pooled order, fields."""
+    """[(train_csv, dev_csv, test_csv)], test rows in pooled order."""
     d = tmp / "data"
     d.mkdir(exist_ok=True)
-    if suite.startswith("plv"):
-        cache = d / "plv.csv"
-        rows = read_csv(cache) if cache.exists() else run_import(binary, "plv", SHARED / "plv" / "train.tsv", cache)
+    source = "plv" if suite.startswith("plv") else suite
+    if source in CV_SOURCES:
+        corpus, path, strat, dev_frac = CV_SOURCES[source]
+        cache = d / f"{source}.csv"
+        rows = read_csv(cache) if cache.exists() else run_import(binary, corpus, SHARED / path, cache)
         fields = list(rows[0].keys())
-        fold_ix = stratified_group_folds(rows, folds, "plover", SEED)  # same folds for both PLV views
+        fold_ix = stratified_group_folds(rows, folds, strat, SEED)  # same folds for both PLV views
         splits, pooled = [], []
         for f in range(folds):
-            fd = d / f"plv-fold{f}"
+            fd = d / f"{source}-fold{f}"
             fd.mkdir(exist_ok=True)
             train = [r for r, fi in zip(rows, fold_ix) if fi != f]
             test = [r for r, fi in zip(rows, fold_ix) if fi == f]
-            tr, dv = carve_dev(train, 0.15, SEED + f)
+            tr, dv = carve_dev(train, dev_frac, SEED + f)
             for name, part in (("train", tr), ("dev", dv), ("test", test)):
                 if not (fd / f"{name}.csv").exists():
                     write_csv(fd / f"{name}.csv", part, fields)
             splits.append((fd / "train.csv", fd / "dev.csv", fd / "test.csv"))
             pooled.extend(test)
         return splits, pooled
-    fd = d / "sst2"
+    corpus, train_path, test_path, dev_frac = FIXED_SOURCES[source]
+    fd = d / source
     fd.mkdir(exist_ok=True)
     if not (fd / "test.csv").exists():
-        train = run_import(binary, "sst2", SHARED / "sst2" / "train.tsv", fd / "all-train.csv")
-        test = run_import(binary, "sst2", SHARED / "sst2" / "dev.tsv", fd / "test.csv")
-        tr, dv = carve_dev(train, 0.10, SEED)
+        train = run_import(binary, corpus, SHARED / train_path, fd / "all-train.csv")
+        run_import(binary, corpus, SHARED / test_path, fd / "test.csv")
+        tr, dv = carve_dev(train, dev_frac, SEED)
         fields = list(train[0].keys())
         write_csv(fd / "train.csv", tr, fields)
         write_csv(fd / "dev.csv", dv, fields)
@@ -257,8 +272,8 @@ def fold_config(shipped, task_col, run_name, out_dir, train, dev, threads):
     return "\n".join(text)
 
 
-def run_stancekit(kind, suite, spec, splits, binary, tmp, threads):
-    shipped = ROOT / "configs" / spec["config"].format(kind=kind)
+def run_stancekit(kind, suite, spec, splits, binary, tmp, threads, configs):
+    shipped = configs / spec["config"].format(kind=kind)
     if not shipped.exists():
         return None, f"no shipped config {shipped.name}"
     work = tmp / f"sk-{suite}-{kind}"
@@ -294,7 +309,7 @@ def run_stancekit(kind, suite, spec, splits, binary, tmp, threads):
         preds.extend(by_id[r["id"]] for r in test_rows)
     return {"preds": preds, "train_seconds": train_wall, "train_seconds_inner": train_inner,
             "predict_rows_per_s": n_test / pred_wall, "peak_rss_mb": rss, "rss_note": "largest stancekit process",
-            "settings": f"configs/{shipped.name}"}, None
+            "settings": str(shipped.relative_to(ROOT)) if shipped.is_relative_to(ROOT) else str(shipped)}, None
 
 
 # ---------------------------------------------------------------- Python peers (worker process)
@@ -431,7 +446,7 @@ def fmt_table(rows):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--suite", default="plv-plover15,plv-stance,sst2", help="comma-separated: " + ",".join(SUITES))
+    ap.add_argument("--suite", default=",".join(SUITES), help="comma-separated: " + ",".join(SUITES))
     ap.add_argument("--tools", default=",".join(DEFAULT_TOOLS),
                     help="comma-separated: " + ",".join(ALL_TOOLS) + " (default: " + ",".join(DEFAULT_TOOLS) +
                     "; stancekit-cnn and stancekit-transformer are opt-in: too slow for the 30-minute budget on 2 cores)")
@@ -439,6 +454,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2, help="threads for every tool (default 2)")
     ap.add_argument("--json", help="also write the table as JSON here")
     ap.add_argument("--install", action="store_true", help="create .venv-bench/ and pip-install missing peers")
+    ap.add_argument("--configs", default=str(ROOT / "configs"),
+                    help="folder of the stancekit configs to run (default: configs/, the shipped ones)")
     ap.add_argument("--keep", help="work in this folder and keep it (default: a temporary folder, removed)")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -490,7 +507,7 @@ def main():
                 if kind not in spec["kinds"]:
                     skipped.append((suite, tool, f"no {kind} config for {suite}"))
                     continue
-                res, err = run_stancekit(kind, suite, spec, splits, binary, tmp, args.threads)
+                res, err = run_stancekit(kind, suite, spec, splits, binary, tmp, args.threads, Path(args.configs))
             else:
                 if not available[tool]:
                     skipped.append((suite, tool, "not installed"))

@@ -96,9 +96,33 @@ fn quiet() -> TrainOptions {
 
 const KINDS: [&str; 3] = ["bow", "cnn", "transformer"];
 
+/// bow as a linear model over idf-weighted, pruned, L2-normalised bags, with n-gram dropout
+/// and weight decay: the settings that bring every new part of the bow path into play.
+const LINEAR_TFIDF: [&str; 8] = [
+    "model.linear=true",
+    "model.dropout=0.0",
+    "model.ngram_dropout=0.1",
+    "text.idf=true",
+    "text.sublinear_tf=true",
+    "text.norm=\"l2\"",
+    "text.min_df=1",
+    "train.weight_decay=0.05",
+];
+
+/// Each architecture, plus bow's linear TF-IDF mode, with the overrides that select it.
+fn variants() -> Vec<(&'static str, Vec<&'static str>)> {
+    let mut v: Vec<(&str, Vec<&str>)> = KINDS.iter().map(|k| (*k, vec![])).collect();
+    v.push(("bow", LINEAR_TFIDF.to_vec()));
+    v
+}
+
+fn with(base: &[&'static str], extra: &[&'static str]) -> Vec<&'static str> {
+    base.iter().chain(extra).copied().collect()
+}
+
 #[test]
 fn every_architecture_overfits_a_tiny_set() {
-    for kind in KINDS {
+    for (kind, variant) in variants() {
         let dir = tempfile::tempdir().unwrap();
         corpus(dir.path());
         // Attention needs a gentler rate than a bag of words.
@@ -107,7 +131,7 @@ fn every_architecture_overfits_a_tiny_set() {
         } else {
             &[]
         };
-        let s = train(config(dir.path(), kind, extra), &quiet()).unwrap();
+        let s = train(config(dir.path(), kind, &with(&variant, extra)), &quiet()).unwrap();
         let acc = s.dev["stance"].accuracy;
         assert_eq!(
             acc, 1.0,
@@ -122,10 +146,10 @@ fn every_architecture_overfits_a_tiny_set() {
 
 #[test]
 fn saved_model_predicts_identically_and_batched_equals_unbatched() {
-    for kind in KINDS {
+    for (kind, variant) in variants() {
         let dir = tempfile::tempdir().unwrap();
         corpus(dir.path());
-        let cfg = config(dir.path(), kind, &["train.epochs=3"]);
+        let cfg = config(dir.path(), kind, &with(&variant, &["train.epochs=3"]));
         let run = cfg.valid.run_dir();
         train(cfg, &quiet()).unwrap();
         let a = checkpoint::load(&run.join("model-last"), &candle_core::Device::Cpu).unwrap();
@@ -158,12 +182,13 @@ fn saved_model_predicts_identically_and_batched_equals_unbatched() {
 
 #[test]
 fn two_runs_give_identical_weights() {
-    for kind in KINDS {
+    for (kind, variant) in variants() {
         let hashes: Vec<String> = (0..2)
             .map(|_| {
                 let dir = tempfile::tempdir().unwrap();
                 corpus(dir.path());
-                train(config(dir.path(), kind, &["train.epochs=3"]), &quiet())
+                let extra = with(&variant, &["train.epochs=3"]);
+                train(config(dir.path(), kind, &extra), &quiet())
                     .unwrap()
                     .weights_sha256
             })
@@ -187,14 +212,17 @@ fn a_different_seed_gives_different_weights() {
 
 #[test]
 fn resuming_after_an_interruption_gives_the_same_weights_as_a_straight_run() {
-    for kind in KINDS {
+    for (kind, variant) in variants() {
         let dir = tempfile::tempdir().unwrap();
         corpus(dir.path());
-        let extra = [
-            "train.epochs=3",
-            "train.schedule=\"linear\"",
-            "train.warmup_steps=2",
-        ];
+        let extra = with(
+            &variant,
+            &[
+                "train.epochs=3",
+                "train.schedule=\"linear\"",
+                "train.warmup_steps=2",
+            ],
+        );
         let straight = train(config(dir.path(), kind, &extra), &quiet()).unwrap();
         let last = fs::read(straight.run_dir.join("model-last/model.safetensors")).unwrap();
 

@@ -20,9 +20,9 @@ mod tests;
 pub use load::{load_config, parse_config, parse_saved_config, LoadedConfig};
 pub use sources::{SourceConfig, SourceSpec};
 pub use types::{
-    clean_path, ClassWeightSpec, DataSource, Device, EncoderMode, FileFormat, MissingPolicy,
-    ModelKind, Normalize, OptimizerKind, Pooling, PretrainedSpec, Schedule, SplitMode, TaskSpec,
-    UnknownPolicy, ValidConfig,
+    clean_path, BagNorm, ClassWeightSpec, DataSource, Device, EncoderMode, FileFormat,
+    MissingPolicy, ModelKind, Normalize, OptimizerKind, Pooling, PretrainedSpec, Schedule,
+    SplitMode, TaskSpec, UnknownPolicy, ValidConfig,
 };
 
 use serde::{Deserialize, Serialize};
@@ -167,6 +167,15 @@ pub struct TextConfig {
     pub buckets: usize,
     pub min_count: usize,
     pub max_tokens: usize,
+    /// `bow`: weight each bag entry by its inverse document frequency on the train split.
+    pub idf: bool,
+    /// `bow`: weight repeated entries by 1 + ln(count) instead of count.
+    pub sublinear_tf: bool,
+    /// `bow`: scale of a text's weights (mean or unit L2 norm).
+    pub norm: BagNorm,
+    /// `bow`: drop bag rows seen in fewer than this many train texts (0 = keep every row,
+    /// even rows no train text reached).
+    pub min_df: usize,
 }
 
 impl Default for TextConfig {
@@ -180,6 +189,10 @@ impl Default for TextConfig {
             buckets: 200_000,
             min_count: 1,
             max_tokens: 256,
+            idf: false,
+            sublinear_tf: false,
+            norm: BagNorm::Mean,
+            min_df: 0,
         }
     }
 }
@@ -205,6 +218,12 @@ pub struct ModelConfig {
     pub max_seq_len: usize,
     pub finetune_layers: usize,
     pub cache_dir: String,
+    /// `bow`: one table column per label and no head matrix (a linear model over the bag).
+    pub linear: bool,
+    /// `bow`: probability of dropping each bag entry in training.
+    pub ngram_dropout: f32,
+    /// `bow`, linear: the biases' learning rate, as a factor on `train.lr`.
+    pub bias_lr: f32,
 }
 
 impl Default for ModelConfig {
@@ -226,6 +245,9 @@ impl Default for ModelConfig {
             max_seq_len: 128,
             finetune_layers: 2,
             cache_dir: String::new(),
+            linear: false,
+            ngram_dropout: 0.0,
+            bias_lr: 0.01,
         }
     }
 }

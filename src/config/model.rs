@@ -16,6 +16,12 @@ pub struct BowSection {
     /// One shared hidden layer (ReLU) between the pooled embedding and the heads; 0 = none.
     pub hidden: usize,
     pub dropout: f32,
+    /// One table column per label, no head matrix: a linear model over the weighted bag.
+    pub linear: bool,
+    /// Probability of dropping each bag entry in training (n-gram dropout).
+    pub ngram_dropout: f32,
+    /// Linear mode: the biases' learning rate, as a factor on `train.lr`.
+    pub bias_lr: f32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -77,7 +83,10 @@ section_defaults!(
     BowSection {
         dim,
         hidden,
-        dropout
+        dropout,
+        linear,
+        ngram_dropout,
+        bias_lr
     },
     CnnSection {
         dim,
@@ -107,7 +116,17 @@ section_defaults!(
 
 /// The keys of each kind, for messages.
 const KINDS: [(&str, &[&str]); 4] = [
-    ("bow", &["dim", "hidden", "dropout"]),
+    (
+        "bow",
+        &[
+            "dim",
+            "hidden",
+            "dropout",
+            "linear",
+            "ngram_dropout",
+            "bias_lr",
+        ],
+    ),
     ("cnn", &["dim", "dropout", "filters", "kernel_sizes"]),
     (
         "transformer",
@@ -138,6 +157,9 @@ impl From<ModelSection> for ModelConfig {
                 dim: b.dim,
                 hidden: b.hidden,
                 dropout: b.dropout,
+                linear: b.linear,
+                ngram_dropout: b.ngram_dropout,
+                bias_lr: b.bias_lr,
                 ..d
             },
             ModelSection::Cnn(c) => ModelConfig {
@@ -183,6 +205,9 @@ impl ModelConfig {
                 dim: m.dim,
                 hidden: m.hidden,
                 dropout: m.dropout,
+                linear: m.linear,
+                ngram_dropout: m.ngram_dropout,
+                bias_lr: m.bias_lr,
             }),
             "cnn" => ModelSection::Cnn(CnnSection {
                 dim: m.dim,

@@ -155,6 +155,32 @@ fn every_validation_error_names_its_key_and_expectation() {
             "not a task",
         ),
         ("[run]\nname = \"a/b\"\n", "run.name", "plain folder name"),
+        (
+            "[model]\nlinear = true\nhidden = 8\n",
+            "model.linear",
+            "no hidden layer",
+        ),
+        (
+            "[model]\nlinear = true\ndropout = 0.2\n",
+            "model.linear",
+            "ngram_dropout regularises",
+        ),
+        (
+            "[model]\nngram_dropout = 1.0\n",
+            "model.ngram_dropout",
+            "[0, 1)",
+        ),
+        ("[model]\nbias_lr = -1.0\n", "model.bias_lr", ">= 0"),
+        (
+            "[text]\nnorm = \"l1\"\n",
+            "text.norm",
+            "mean or l2",
+        ),
+        (
+            "[train]\nlr = 8.0\nweight_decay = 0.2\n",
+            "train.weight_decay",
+            "lr * weight_decay < 1",
+        ),
     ];
     for (snippet, key, message) in cases {
         let text = if snippet.starts_with("[data]") {

@@ -14,6 +14,16 @@ pub enum Normalize {
     None,
 }
 
+/// `text.norm`: how `bow` scales a text's weighted bag before summing its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BagNorm {
+    /// Weights sum to 1: the mean of the rows (fastText).
+    Mean,
+    /// Weights have unit L2 norm, as TF-IDF vectors in scikit-learn.
+    L2,
+}
+
 /// `split` of a `[[data.sources]]` entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]

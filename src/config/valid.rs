@@ -297,6 +297,26 @@ fn validate_model(
             format!("expected a probability in [0, 1), got {}", m.dropout),
         ));
     }
+    if !(0.0..1.0).contains(&m.ngram_dropout) {
+        return Err(err(
+            "model.ngram_dropout",
+            format!("expected a probability in [0, 1), got {}", m.ngram_dropout),
+        ));
+    }
+    if !(m.bias_lr.is_finite() && m.bias_lr >= 0.0) {
+        return Err(err(
+            "model.bias_lr",
+            format!("expected a factor >= 0, got {}", m.bias_lr),
+        ));
+    }
+    if m.linear && (m.hidden > 0 || m.dropout > 0.0) {
+        return Err(err(
+            "model.linear",
+            "a linear bow has no hidden layer and no pooled dropout: set model.hidden = 0 and \
+             model.dropout = 0 (model.ngram_dropout regularises it instead)"
+                .into(),
+        ));
+    }
     if model == ModelKind::Cnn
         && (m.kernel_sizes.is_empty() || m.kernel_sizes.contains(&0) || m.filters == 0)
     {

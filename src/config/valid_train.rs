@@ -35,6 +35,16 @@ pub(super) fn validate_train(
             "expected 0 <= momentum < 1, weight_decay >= 0 and grad_clip >= 0".into(),
         ));
     }
+    if t.lr * t.weight_decay >= 1.0 {
+        // Each step multiplies the weights by 1 - lr * weight_decay.
+        return Err(err(
+            "train.weight_decay",
+            format!(
+                "expected lr * weight_decay < 1, got {} * {}",
+                t.lr, t.weight_decay
+            ),
+        ));
+    }
     if !(0.0..1.0).contains(&t.label_smoothing) {
         return Err(err(
             "train.label_smoothing",

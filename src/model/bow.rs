@@ -1,71 +1,28 @@
-//! `bow`: fastText-style classifier. The mean of the embeddings of a text's words and hashed
-//! n-grams, an optional hidden layer, then a linear head per task.
+//! `bow`: fastText-style classifier. The (weighted) mean of the embeddings of a text's words
+//! and hashed n-grams, an optional hidden layer, then a linear head per task. In linear mode
+//! the table has one column per label and the pooled vector is the logits: a linear model over
+//! the bag, as TF-IDF + a linear SVM is, trained by the same loop.
 //!
 //! The embedding table can hold millions of rows, so it lives outside candle's variables and
-//! is updated sparsely: a batch gathers only the rows it touches into a small `Var`, candle
-//! takes the gradients, and the optimiser writes the update back to just those rows. A step
-//! therefore costs time in proportion to the batch's tokens, not to the table's size.
+//! is updated sparsely (`sparse.rs`): a batch gathers only the rows it touches into a small
+//! `Var`, candle takes the gradients, and the optimiser writes the update back to just those
+//! rows. A step therefore costs time in proportion to the batch's tokens, not to the table.
 
-use super::{apply_heads, dropout, task_heads, Batch, Classifier};
+use super::{apply_heads, dropout, task_heads, Batch, Classifier, SparseTable};
 use crate::config::ModelConfig;
 use crate::rng::SeededRng;
 use crate::text::Features;
 use candle_core::{Device, Result, Tensor, Var};
-use candle_nn::{Linear, Module, VarBuilder, VarMap};
+use candle_nn::{Init, Linear, Module, VarBuilder, VarMap};
 
 pub const TABLE_NAME: &str = "embed.table";
 
-/// A row-major `[rows, dim]` table with per-row optimiser state.
-#[derive(Debug, Clone)]
-pub struct SparseTable {
-    pub rows: usize,
-    pub dim: usize,
-    pub data: Vec<f32>,
-    /// Adam first and second moments (or SGD momentum in `m`), allocated on first update.
-    pub m: Vec<f32>,
-    pub v: Vec<f32>,
-}
-
-impl SparseTable {
-    fn new(rows: usize, dim: usize, rng: &mut SeededRng) -> Self {
-        // fastText initialises input vectors uniformly in ±1/dim.
-        let bound = 1.0 / dim as f32;
-        let data = (0..rows * dim)
-            .map(|_| (rng.uniform() * 2.0 - 1.0) * bound)
-            .collect();
-        SparseTable {
-            rows,
-            dim,
-            data,
-            m: Vec::new(),
-            v: Vec::new(),
-        }
-    }
-
-    pub fn gather(&self, ids: &[u32], device: &Device) -> Result<Tensor> {
-        let mut out = Vec::with_capacity(ids.len() * self.dim);
-        for &i in ids {
-            let s = i as usize * self.dim;
-            out.extend_from_slice(&self.data[s..s + self.dim]);
-        }
-        Tensor::from_vec(out, (ids.len(), self.dim), device)
-    }
-
-    pub fn to_tensor(&self) -> Result<Tensor> {
-        Tensor::from_slice(&self.data, (self.rows, self.dim), &Device::Cpu)
-    }
-
-    pub fn load(&mut self, t: &Tensor) -> Result<()> {
-        let (rows, dim) = t.dims2()?;
-        if (rows, dim) != (self.rows, self.dim) {
-            return Err(candle_core::Error::Msg(format!(
-                "embedding table is {rows}x{dim}, expected {}x{}",
-                self.rows, self.dim
-            )));
-        }
-        self.data = t.flatten_all()?.to_vec1()?;
-        Ok(())
-    }
+/// What turns the pooled vector into each task's logits.
+enum Heads {
+    /// A linear layer per task (after the optional shared hidden layer).
+    Dense(Vec<Linear>),
+    /// Linear mode: task `i` reads its labels' columns of the pooled vector, plus a bias.
+    Direct(Vec<(usize, usize, Tensor)>),
 }
 
 pub struct Bow {
@@ -74,8 +31,9 @@ pub struct Bow {
     /// reused so that batching costs O(entries), not a sort of them.
     slots: std::cell::RefCell<Vec<u32>>,
     hidden: Option<Linear>,
-    heads: Vec<Linear>,
+    heads: Heads,
     dropout: f32,
+    ngram_dropout: f32,
     varmap: VarMap,
     device: Device,
 }
@@ -89,6 +47,27 @@ impl Bow {
         varmap: VarMap,
         rng: &mut SeededRng,
     ) -> Result<Self> {
+        if cfg.linear {
+            let mut direct = Vec::with_capacity(heads.len());
+            let mut offset = 0;
+            for (i, &n) in heads.iter().enumerate() {
+                let bias =
+                    vb.pp(format!("head_{i}"))
+                        .get_with_hints(n, "bias", Init::Const(0.0))?;
+                direct.push((offset, n, bias));
+                offset += n;
+            }
+            return Ok(Bow {
+                slots: std::cell::RefCell::new(vec![u32::MAX; rows]),
+                table: SparseTable::zeros(rows, offset),
+                hidden: None,
+                heads: Heads::Direct(direct),
+                dropout: 0.0,
+                ngram_dropout: cfg.ngram_dropout,
+                device: vb.device().clone(),
+                varmap,
+            });
+        }
         let table = SparseTable::new(rows, cfg.dim, rng);
         let (hidden, width) = if cfg.hidden > 0 {
             (
@@ -102,8 +81,9 @@ impl Bow {
             slots: std::cell::RefCell::new(vec![u32::MAX; rows]),
             table,
             hidden,
-            heads: task_heads(width, heads, &vb)?,
+            heads: Heads::Dense(task_heads(width, heads, &vb)?),
             dropout: cfg.dropout,
+            ngram_dropout: cfg.ngram_dropout,
             device: vb.device().clone(),
             varmap,
         })
@@ -124,7 +104,6 @@ impl Classifier for Bow {
         {
             let mut slots = self.slots.borrow_mut();
             for (b, f) in feats.iter().enumerate() {
-                let inv = 1.0 / f.bag.len() as f32;
                 for &id in &f.bag {
                     let slot = &mut slots[id as usize];
                     if *slot == u32::MAX {
@@ -133,7 +112,12 @@ impl Classifier for Bow {
                     }
                     local.push(*slot);
                     segment.push(b as u32);
-                    scale.push(inv);
+                }
+                match f.bag_weights.len() == f.bag.len() {
+                    true => scale.extend_from_slice(&f.bag_weights),
+                    false => {
+                        scale.extend(std::iter::repeat_n(1.0 / f.bag.len() as f32, f.bag.len()))
+                    }
                 }
             }
             for &id in &ids {
@@ -169,20 +153,28 @@ impl Classifier for Bow {
         ) else {
             return Err(candle_core::Error::Msg("bow needs a bag batch".into()));
         };
-        // Embedding bag: mean over each text's entries, as gather + scaled scatter-add, so the
-        // cost is proportional to the batch's entries, not to batch x unique rows.
+        let seed = if train { batch.dropout_seed } else { None };
+        // N-gram dropout: drop whole entries, scaling the rest so the expected sum is kept.
+        let scale = dropout(scale, self.ngram_dropout, seed, 2)?;
+        // Embedding bag: weighted sum over each text's entries, as gather + scaled scatter-add,
+        // so the cost is proportional to the batch's entries, not to batch x unique rows.
         let entries = rows
             .as_tensor()
             .index_select(local, 0)?
-            .broadcast_mul(scale)?;
+            .broadcast_mul(&scale)?;
         let zeros = Tensor::zeros((batch.size, self.table.dim), entries.dtype(), &self.device)?;
         let mut x = zeros.index_add(segment, &entries, 0)?;
-        let seed = if train { batch.dropout_seed } else { None };
         if let Some(h) = &self.hidden {
             x = h.forward(&x)?.relu()?;
         }
         x = dropout(&x, self.dropout, seed, 1)?;
-        apply_heads(&self.heads, &x)
+        match &self.heads {
+            Heads::Dense(heads) => apply_heads(heads, &x),
+            Heads::Direct(heads) => heads
+                .iter()
+                .map(|(offset, n, bias)| x.narrow(1, *offset, *n)?.broadcast_add(bias))
+                .collect(),
+        }
     }
 
     fn varmap(&self) -> &VarMap {

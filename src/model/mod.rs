@@ -8,11 +8,13 @@ mod bow;
 mod cnn;
 pub mod init;
 pub mod pretrained;
+mod sparse;
 mod transformer;
 
-pub use bow::{Bow, SparseTable};
+pub use bow::Bow;
 pub use cnn::Cnn;
 pub use pretrained::{LoadedEncoder, Pretrained};
+pub use sparse::SparseTable;
 pub use transformer::Transformer;
 
 use crate::config::{ModelConfig, ModelKind};

@@ -95,6 +95,7 @@ impl EncoderTokenizer {
         Features {
             word_ids,
             bag: Vec::new(),
+            bag_weights: Vec::new(),
             truncated,
             pooled: None,
         }

@@ -5,6 +5,7 @@
 
 mod encoder;
 mod pipeline;
+pub mod weighting;
 
 pub use encoder::EncoderTokenizer;
 pub use pipeline::{Features, TextPipeline, PAD_ID, UNK_ID};

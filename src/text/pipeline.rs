@@ -24,6 +24,12 @@ pub struct TextPipeline {
     /// For pretrained encoders: their own tokenizer replaces words and n-grams.
     #[serde(skip)]
     pub encoder: Option<super::EncoderTokenizer>,
+    /// `bow` with `text.idf` or `text.min_df`: the train split's document frequencies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc_freq: Option<super::weighting::DocFreq>,
+    /// Per bag row, its idf (or 1) and 0 when pruned; empty without `doc_freq`.
+    #[serde(skip)]
+    row_weight: Vec<f32>,
 }
 
 /// One text turned into model input.
@@ -32,8 +38,11 @@ pub struct Features {
     /// Word ids in order (for sequence models), truncated to `max_tokens`.
     pub word_ids: Vec<u32>,
     /// Bag-of-features row ids (for `bow`): known words, then hashed n-grams offset by the
-    /// vocabulary size.
+    /// vocabulary size. When the bag is weighted (`bag_weights` not empty): distinct rows,
+    /// ascending.
     pub bag: Vec<u32>,
+    /// Each bag entry's weight in the pooled vector; empty = the plain mean (1 / len each).
+    pub bag_weights: Vec<f32>,
     /// Whether `max_tokens` cut the text.
     pub truncated: bool,
     /// A frozen encoder's pooled embedding, when computed ahead (and cached) for training.
@@ -41,11 +50,15 @@ pub struct Features {
 }
 
 impl TextPipeline {
-    /// Build the vocabulary from training texts only. Words are ordered by count, then
-    /// alphabetically, so the ids never depend on hash order.
-    pub fn fit<'a>(config: &TextConfig, texts: impl IntoIterator<Item = &'a str>) -> Self {
+    /// Build the vocabulary (and, when asked, the bag rows' document frequencies) from
+    /// training texts only. Words are ordered by count, then alphabetically, so the ids never
+    /// depend on hash order.
+    pub fn fit<'a, I>(config: &TextConfig, texts: I) -> Self
+    where
+        I: IntoIterator<Item = &'a str> + Clone,
+    {
         let mut counts: HashMap<String, usize> = HashMap::new();
-        for t in texts {
+        for t in texts.clone() {
             for w in tokenize(config, t) {
                 *counts.entry(w).or_default() += 1;
             }
@@ -55,7 +68,18 @@ impl TextPipeline {
             .filter(|(_, c)| *c >= config.min_count)
             .collect();
         words.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        Self::from_words(config.clone(), words.into_iter().map(|(w, _)| w).collect())
+        let pipeline =
+            Self::from_words(config.clone(), words.into_iter().map(|(w, _)| w).collect());
+        if !super::weighting::needs_doc_freq(config) {
+            return pipeline;
+        }
+        let bags = texts.into_iter().map(|t| pipeline.raw_bag(t).1);
+        let df = super::weighting::DocFreq::count(bags, pipeline.bag_rows(), config.min_df);
+        TextPipeline {
+            doc_freq: Some(df),
+            ..pipeline
+        }
+        .reindex()
     }
 
     pub fn from_words(config: TextConfig, words: Vec<String>) -> Self {
@@ -69,6 +93,8 @@ impl TextPipeline {
             words,
             index,
             encoder: None,
+            doc_freq: None,
+            row_weight: Vec::new(),
         }
     }
 
@@ -80,9 +106,17 @@ impl TextPipeline {
         }
     }
 
-    /// Restore the lookup table after deserialising.
+    /// Restore the lookup tables after deserialising.
     pub fn reindex(self) -> Self {
-        Self::from_words(self.config, self.words)
+        let row_weight = match &self.doc_freq {
+            Some(df) => df.row_weights(self.bag_rows(), self.config.idf),
+            None => Vec::new(),
+        };
+        TextPipeline {
+            doc_freq: self.doc_freq,
+            row_weight,
+            ..Self::from_words(self.config, self.words)
+        }
     }
 
     /// Rows of the word table: padding, unknown, and the vocabulary.
@@ -108,6 +142,30 @@ impl TextPipeline {
         if let Some(tok) = &self.encoder {
             return tok.features(text);
         }
+        let (word_ids, mut bag, truncated) = self.raw_bag(text);
+        let weighted = super::weighting::weighted(&self.config);
+        let mut bag_weights = match weighted {
+            true => super::weighting::weigh(&mut bag, &self.row_weight, &self.config),
+            false => Vec::new(),
+        };
+        if bag.is_empty() {
+            // An all-unknown text still needs one row to average; the unknown row learns a prior.
+            bag.push(UNK_ID);
+            if weighted {
+                bag_weights = vec![1.0];
+            }
+        }
+        Features {
+            word_ids,
+            bag,
+            bag_weights,
+            truncated,
+            pooled: None,
+        }
+    }
+
+    /// Word ids, the bag with one entry per occurrence (possibly empty), and truncation.
+    fn raw_bag(&self, text: &str) -> (Vec<u32>, Vec<u32>, bool) {
         let c = &self.config;
         let mut tokens = tokenize(c, text);
         let truncated = tokens.len() > c.max_tokens;
@@ -154,16 +212,7 @@ impl TextPipeline {
                 }
             }
         }
-        if bag.is_empty() {
-            // An all-unknown text still needs one row to average; the unknown row learns a prior.
-            bag.push(UNK_ID);
-        }
-        Features {
-            word_ids,
-            bag,
-            truncated,
-            pooled: None,
-        }
+        (word_ids, bag, truncated)
     }
 }
 
@@ -265,6 +314,32 @@ mod tests {
             }
         }
         assert_eq!(f.bag, expected);
+    }
+
+    #[test]
+    fn a_weighted_pipeline_weighs_the_same_after_a_save_and_reload() {
+        let c = TextConfig {
+            idf: true,
+            sublinear_tf: true,
+            norm: crate::config::BagNorm::L2,
+            min_df: 1,
+            ..cfg()
+        };
+        let p = TextPipeline::fit(&c, ["talks resumed", "talks talks collapsed", "rain"]);
+        let f = p.features("talks talks resumed never");
+        // "never" and the bigrams no train text had are pruned; the rest are distinct rows.
+        assert_eq!(f.bag.len(), f.bag_weights.len());
+        assert!(f.bag.windows(2).all(|w| w[0] < w[1]));
+        let norm: f32 = f.bag_weights.iter().map(|w| w * w).sum();
+        assert!((norm - 1.0).abs() < 1e-5);
+        let json = serde_json::to_string(&p).unwrap();
+        let back: TextPipeline = serde_json::from_str::<TextPipeline>(&json)
+            .unwrap()
+            .reindex();
+        assert_eq!(back.features("talks talks resumed never"), f);
+        // A text with nothing seen in training falls back to the unknown row.
+        let none = p.features("zzz qqq");
+        assert_eq!((none.bag, none.bag_weights), (vec![UNK_ID], vec![1.0]));
     }
 
     #[test]

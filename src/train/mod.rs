@@ -288,6 +288,11 @@ fn build_ctx(cfg: LoadedConfig, quiet: bool) -> Result<Ctx> {
     )?;
     // Fine-tuned encoder layers take their own (smaller) learning rate, on the same schedule.
     optimizer.scale_lr(TUNED_PREFIX, v.raw.train.encoder_lr / v.raw.train.lr);
+    if v.raw.model.linear {
+        // A linear bow's biases see every example's gradient at every step, its rows only
+        // their texts' share: at the rows' rate the biases would jitter.
+        optimizer.scale_lr("head_", f64::from(v.raw.model.bias_lr));
+    }
     let pipeline_file = PipelineFile {
         format_version: FORMAT_VERSION,
         tasks: v

@@ -104,7 +104,8 @@ impl Optimizer {
 
     /// Update only the rows `ids` of `table` with their gradients `grad` (`[ids.len(), dim]`,
     /// row-major). Lazy Adam: moments of untouched rows are left as they are. Uses the step
-    /// count of the dense update that ran just before.
+    /// count of the dense update that ran just before. Weight decay is decoupled (as AdamW's,
+    /// for SGD too) and applies to every row at every step, lazily (`SparseTable::settle`).
     pub fn step_sparse(
         &self,
         table: &mut SparseTable,
@@ -114,6 +115,10 @@ impl Optimizer {
         scale: f64,
     ) {
         let dim = table.dim;
+        let decay = lr * self.weight_decay;
+        if decay > 0.0 {
+            table.add_decay(decay);
+        }
         let plain_sgd = self.kind == OptimizerKind::Sgd && self.momentum == 0.0;
         if table.m.is_empty() && !plain_sgd {
             table.m = vec![0.0; table.data.len()];
@@ -129,6 +134,9 @@ impl Optimizer {
         let (b1, b2, eps, scale) = (BETA1 as f32, BETA2 as f32, EPS as f32, scale as f32);
         let (mu, lr) = (self.momentum as f32, lr as f32);
         for (r, &id) in ids.iter().enumerate() {
+            if decay > 0.0 {
+                table.settle(id as usize);
+            }
             let rows = id as usize * dim..(id as usize + 1) * dim;
             let g = &grad[r * dim..(r + 1) * dim];
             let theta = &mut table.data[rows.clone()];
@@ -202,7 +210,18 @@ mod tests {
             data: data.to_vec(),
             m: Vec::new(),
             v: Vec::new(),
+            decay_log: 0.0,
+            decay_mark: Vec::new(),
         }
+    }
+
+    fn values(t: &SparseTable) -> Vec<f32> {
+        t.to_tensor()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap()
     }
 
     /// A loss that touches rows 1 and 3 of a `[4, 3]` table only.
@@ -214,12 +233,18 @@ mod tests {
     }
 
     #[test]
-    fn sparse_and_dense_steps_agree_on_the_rows_they_both_touch() {
+    fn sparse_and_dense_steps_agree_on_every_row_with_and_without_weight_decay() {
         let data: Vec<f32> = (0..12).map(|i| (i as f32 - 5.0) / 7.0).collect();
-        for (kind, momentum) in [(OptimizerKind::AdamW, 0.0), (OptimizerKind::Sgd, 0.9)] {
+        let runs = [
+            (OptimizerKind::AdamW, 0.0, 0.0),
+            (OptimizerKind::Sgd, 0.9, 0.0),
+            // Decay reaches the rows no batch touched, though the sparse step never visits them.
+            (OptimizerKind::AdamW, 0.0, 0.5),
+        ];
+        for (kind, momentum, wd) in runs {
             let var = Var::from_slice(&data, (4, 3), &Device::Cpu).unwrap();
             let mut opt =
-                Optimizer::new(kind, 0.0, momentum, vec![("w".into(), var.clone())]).unwrap();
+                Optimizer::new(kind, wd, momentum, vec![("w".into(), var.clone())]).unwrap();
             let mut sparse = table(&data, 3);
             for _ in 0..3 {
                 let before: Vec<f32> = var.as_tensor().flatten_all().unwrap().to_vec1().unwrap();
@@ -233,7 +258,7 @@ mod tests {
                     .unwrap();
                 // The sparse table sees the same rows, with the gradient its own values give.
                 let sparse_grads = {
-                    let v = Var::from_slice(&sparse.data, (4, 3), &Device::Cpu).unwrap();
+                    let v = Var::from_slice(&values(&sparse), (4, 3), &Device::Cpu).unwrap();
                     let gs = grads_of(&v).unwrap();
                     let all: Vec<f32> = gs
                         .get(v.as_tensor())
@@ -247,13 +272,14 @@ mod tests {
                 opt.step_dense(&grads, 0.01, 1.0).unwrap();
                 opt.step_sparse(&mut sparse, &[1, 3], &sparse_grads, 0.01, 1.0);
                 let after: Vec<f32> = var.as_tensor().flatten_all().unwrap().to_vec1().unwrap();
+                let sparse_after = values(&sparse);
                 for i in 0..12 {
                     let touched = (3..6).contains(&i) || (9..12).contains(&i);
                     assert!(
-                        (after[i] - sparse.data[i]).abs() < 1e-5,
-                        "{kind:?} row value {i}"
+                        (after[i] - sparse_after[i]).abs() < 1e-5,
+                        "{kind:?} wd {wd} row value {i}"
                     );
-                    if !touched {
+                    if !touched && wd == 0.0 {
                         assert_eq!(after[i], before[i], "{kind:?}: untouched {i} moved");
                         assert_eq!(g[i], 0.0);
                     }

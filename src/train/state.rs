@@ -81,6 +81,23 @@ pub fn save(run_dir: &Path, ctx: &mut Ctx, st: &LoopState) -> Result<()> {
                 Tensor::from_slice(&table.v, shape, &candle_core::Device::Cpu)?,
             ));
         }
+        if !table.decay_mark.is_empty() {
+            // The weights file holds the decayed values; a resume needs the stored values and
+            // each row's pending decay, or it would round differently from an unbroken run.
+            let cpu = &candle_core::Device::Cpu;
+            opt.push((
+                "sparse.raw".into(),
+                Tensor::from_slice(&table.data, shape, cpu)?,
+            ));
+            opt.push((
+                "sparse.decay_mark".into(),
+                Tensor::from_slice(&table.decay_mark, table.rows, cpu)?,
+            ));
+            opt.push((
+                "sparse.decay_log".into(),
+                Tensor::from_slice(&[table.decay_log], 1, cpu)?,
+            ));
+        }
     }
     let opt_sha = save_tensors(&dir.join(OPTIMIZER), opt)?;
     st.files.insert(OPTIMIZER.into(), opt_sha);
@@ -190,6 +207,15 @@ pub fn load(dir: &Path, ctx: &mut Ctx) -> Result<LoopState> {
         };
         table.m = get("sparse.m")?;
         table.v = get("sparse.v")?;
+        if let (Some(raw), Some(mark), Some(log)) = (
+            opt.get("sparse.raw"),
+            opt.get("sparse.decay_mark"),
+            opt.get("sparse.decay_log"),
+        ) {
+            table.data = raw.flatten_all()?.to_vec1()?;
+            table.decay_mark = mark.to_vec1()?;
+            table.decay_log = log.to_vec1::<f64>()?.first().copied().unwrap_or(0.0);
+        }
     }
     Ok(st)
 }
