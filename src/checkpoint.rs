@@ -7,7 +7,7 @@
 use crate::config::{parse_saved_config, ValidConfig};
 use crate::error::{Error, Result};
 use crate::model::pretrained::{EncoderFiles, EncoderRecord, LoadedEncoder};
-use crate::model::{self, Classifier};
+use crate::model::{self, Classifier, ModelSpec};
 
 use crate::text::TextPipeline;
 use candle_core::{Device, Tensor};
@@ -308,39 +308,40 @@ pub fn load(dir: &Path, device: &Device) -> Result<LoadedModel> {
                     expected.weights_sha256
                 )));
             }
-            let model = model::build_pretrained(
-                spec,
-                &config.raw.model,
-                &enc,
-                &heads,
-                config.raw.run.seed,
+            let pipeline =
+                TextPipeline::for_encoder(pipeline_file.text.config.clone(), enc.tokenizer.clone());
+            let model = model::build(
+                &ModelSpec {
+                    kind: config.model,
+                    config: &config.raw.model,
+                    pipeline: &pipeline,
+                    encoder: Some((spec, &enc)),
+                    heads: &heads,
+                    seed: config.raw.run.seed,
+                },
                 device,
             )?;
-            let pipeline =
-                TextPipeline::for_encoder(pipeline_file.text.config.clone(), enc.tokenizer);
             (model, pipeline)
         }
         None => {
             let pipeline = pipeline_file.text.reindex();
-            let rows = if config.model == crate::config::ModelKind::Bow {
-                pipeline.bag_rows()
-            } else {
-                pipeline.vocab_rows()
-            };
             let model = model::build(
-                config.model,
-                &config.raw.model,
-                rows,
-                pipeline.config.max_tokens,
-                &heads,
-                config.raw.run.seed,
+                &ModelSpec {
+                    kind: config.model,
+                    config: &config.raw.model,
+                    pipeline: &pipeline,
+                    encoder: None,
+                    heads: &heads,
+                    seed: config.raw.run.seed,
+                },
                 device,
             )?;
             (model, pipeline)
         }
     };
     let weights = load_tensors(&dir.join(WEIGHTS), device)?;
-    model::load_weights(model.as_mut(), &weights)
+    model
+        .load_weights(&weights)
         .map_err(|e| bad(format!("weights do not fit the model: {e}")))?;
     Ok(LoadedModel {
         model,

@@ -13,6 +13,7 @@ pub mod eval;
 pub mod guard;
 pub mod io;
 pub mod model;
+pub mod optim;
 pub mod progress;
 pub mod report;
 pub mod rng;

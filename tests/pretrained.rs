@@ -9,7 +9,7 @@
 use stancekit::checkpoint;
 use stancekit::config::{parse_config, LoadedConfig};
 use stancekit::eval::predict;
-use stancekit::model::{build_pretrained, LoadedEncoder};
+use stancekit::model::{build, LoadedEncoder, ModelSpec};
 use stancekit::text::Features;
 use stancekit::train::{train, TrainOptions};
 use std::fs;
@@ -179,7 +179,7 @@ fn embed(
 ) -> Vec<Vec<f32>> {
     let feats: Vec<Features> = texts.iter().map(|t| pipeline.features(t)).collect();
     let refs: Vec<&Features> = feats.iter().collect();
-    let p = model.as_pretrained().unwrap();
+    let p = model.sentence_encoder().unwrap();
     let (ids, mask, _) = stancekit::model::pad_ids(&refs, 1, &candle_core::Device::Cpu).unwrap();
     p.embed(&ids, &mask).unwrap().to_vec2().unwrap()
 }
@@ -195,17 +195,22 @@ fn built(
     let cfg = config(dir, encoder, extra);
     let spec = cfg.valid.pretrained.clone().unwrap();
     let enc = LoadedEncoder::load(&spec.path, &spec, &candle_core::Device::Cpu).unwrap();
-    let model = build_pretrained(
-        &spec,
-        &cfg.valid.raw.model,
-        &enc,
-        &[4],
-        1,
+    let pipeline = stancekit::text::TextPipeline::for_encoder(
+        cfg.valid.raw.text.clone(),
+        enc.tokenizer.clone(),
+    );
+    let model = build(
+        &ModelSpec {
+            kind: cfg.valid.model,
+            config: &cfg.valid.raw.model,
+            pipeline: &pipeline,
+            encoder: Some((&spec, &enc)),
+            heads: &[4],
+            seed: 1,
+        },
         &candle_core::Device::Cpu,
     )
     .unwrap();
-    let pipeline =
-        stancekit::text::TextPipeline::for_encoder(cfg.valid.raw.text.clone(), enc.tokenizer);
     (model, pipeline)
 }
 

@@ -8,14 +8,25 @@
 //! `Var`, candle takes the gradients, and the optimiser writes the update back to just those
 //! rows. A step therefore costs time in proportion to the batch's tokens, not to the table.
 
-use super::{apply_heads, dropout, task_heads, Batch, Classifier, SparseTable};
+use super::{apply_heads, dropout, task_heads, BagInput, Batch, Classifier, Input, SparseTable};
 use crate::config::ModelConfig;
+use crate::optim::Optimizer;
 use crate::rng::SeededRng;
 use crate::text::Features;
-use candle_core::{Device, Result, Tensor, Var};
+use candle_core::{backprop::GradStore, Device, Result, Tensor, Var};
 use candle_nn::{Init, Linear, Module, VarBuilder, VarMap};
+use std::collections::HashMap;
 
 pub const TABLE_NAME: &str = "embed.table";
+
+fn bag_of(batch: &Batch) -> Result<&BagInput> {
+    match &batch.input {
+        Input::Bag(bag) => Ok(bag),
+        _ => Err(candle_core::Error::Msg(
+            "bow reads bags; this batch holds another input".into(),
+        )),
+    }
+}
 
 /// What turns the pooled vector into each task's logits.
 enum Heads {
@@ -125,34 +136,32 @@ impl Classifier for Bow {
             }
         }
         let rows = self.table.gather(&ids, &self.device)?;
+        let bag = BagInput {
+            local: Tensor::from_vec(local, n, &self.device)?,
+            segment: Tensor::from_vec(segment, n, &self.device)?,
+            scale: Tensor::from_vec(scale, (n, 1), &self.device)?,
+            rows: match train {
+                true => Var::from_tensor(&rows)?,
+                false => Var::from_tensor(&rows.detach())?,
+            },
+            ids,
+        };
         Ok(Batch {
             size: feats.len(),
-            bag_local: Some(Tensor::from_vec(local, n, &self.device)?),
-            bag_segment: Some(Tensor::from_vec(segment, n, &self.device)?),
-            bag_scale: Some(Tensor::from_vec(scale, (n, 1), &self.device)?),
-            bag_rows: Some(if train {
-                Var::from_tensor(&rows)?
-            } else {
-                Var::from_tensor(&rows.detach())?
-            }),
-            bag_ids: ids,
-            ids: None,
-            mask: None,
+            input: Input::Bag(bag),
             lengths: feats.iter().map(|f| f.bag.len()).collect(),
             dropout_seed: None,
-            pooled: None,
         })
     }
 
     fn forward_t(&self, batch: &Batch, train: bool) -> Result<Vec<Tensor>> {
-        let (Some(local), Some(segment), Some(scale), Some(rows)) = (
-            &batch.bag_local,
-            &batch.bag_segment,
-            &batch.bag_scale,
-            &batch.bag_rows,
-        ) else {
-            return Err(candle_core::Error::Msg("bow needs a bag batch".into()));
-        };
+        let BagInput {
+            local,
+            segment,
+            scale,
+            rows,
+            ..
+        } = bag_of(batch)?;
         let seed = if train { batch.dropout_seed } else { None };
         // N-gram dropout: drop whole entries, scaling the rest so the expected sum is kept.
         let scale = dropout(scale, self.ngram_dropout, seed, 2)?;
@@ -181,8 +190,33 @@ impl Classifier for Bow {
         &self.varmap
     }
 
-    fn sparse_table(&mut self) -> Option<&mut SparseTable> {
-        Some(&mut self.table)
+    fn load_weights(&mut self, weights: &HashMap<String, Tensor>) -> Result<()> {
+        super::load_vars(&self.varmap, weights)?;
+        let t = weights
+            .get(TABLE_NAME)
+            .ok_or_else(|| candle_core::Error::Msg(format!("weights file lacks `{TABLE_NAME}`")))?;
+        self.table.load(t)
+    }
+
+    fn sparse_grad(&self, batch: &Batch, grads: &GradStore) -> Result<Option<Vec<f32>>> {
+        match grads.get(bag_of(batch)?.rows.as_tensor()) {
+            Some(g) => Ok(Some(g.flatten_all()?.to_vec1()?)),
+            None => Ok(None),
+        }
+    }
+
+    fn step_sparse(&mut self, batch: &Batch, grad: &[f32], opt: &Optimizer, lr: f64, scale: f64) {
+        if let Input::Bag(bag) = &batch.input {
+            self.table.step(opt, &bag.ids, grad, lr, scale);
+        }
+    }
+
+    fn train_state(&self) -> Result<Vec<(String, Tensor)>> {
+        self.table.state()
+    }
+
+    fn load_train_state(&mut self, state: &HashMap<String, Tensor>) -> Result<()> {
+        self.table.load_state(state)
     }
 
     fn named_weights(&self) -> Result<Vec<(String, Tensor)>> {

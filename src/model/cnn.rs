@@ -88,9 +88,7 @@ impl Classifier for Cnn {
     }
 
     fn forward_t(&self, batch: &Batch, train: bool) -> Result<Vec<Tensor>> {
-        let Some(ids) = &batch.ids else {
-            return Err(candle_core::Error::Msg("cnn needs a sequence batch".into()));
-        };
+        let (ids, _) = batch.sequence_input("cnn")?;
         let (b, t) = ids.dims2()?;
         let x = self.embed.forward(ids)?; // [B, T, dim]
         let kmax = self.max_kernel();

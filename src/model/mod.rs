@@ -1,6 +1,21 @@
 //! Architectures behind one trait, so that one training loop, `evaluate` and `classify` serve
 //! them all through the same forward pass.
 //!
+//! Each architecture is one file: a struct built from its `[model]` settings and a
+//! `VarBuilder`, a `batch` that turns featurised texts into the [`Input`] variant it reads,
+//! and `forward_t(batch, train)` returning one logits tensor per task. Parameters kept outside
+//! candle (bow's sparse table) stay behind the trait's `sparse_grad`/`step_sparse`,
+//! `train_state` and `load_weights`, so the training loop, the resume state and the loader
+//! know nothing of them. Adding a fourth architecture `foo`:
+//!
+//! ```text
+//! src/model/foo.rs         struct Foo + impl Classifier for Foo           (new file)
+//! src/model/mod.rs         mod foo;  and in build():
+//!                          (ModelKind::Foo, _) => Box::new(Foo::new(cfg, words, heads, vb, varmap.clone())?),
+//! src/config/model.rs      FooSection { its keys } and its line in KINDS (the typed [model] table)
+//! src/config/types.rs      ModelKind::Foo
+//! ```
+//!
 //! Weights are created by candle's layer constructors and then overwritten from our seeded
 //! RNG in name order (`init::reinit`), because candle's own CPU RNG cannot be seeded.
 
@@ -17,34 +32,47 @@ pub use pretrained::{LoadedEncoder, Pretrained};
 pub use sparse::SparseTable;
 pub use transformer::Transformer;
 
-use crate::config::{ModelConfig, ModelKind};
+use crate::config::{ModelConfig, ModelKind, PretrainedSpec};
+use crate::optim::Optimizer;
 use crate::rng::SeededRng;
 use crate::text::Features;
-use candle_core::{DType, Device, Result, Tensor, Var};
+use crate::text::TextPipeline;
+use candle_core::{backprop::GradStore, DType, Device, Result, Tensor, Var};
 use candle_nn::{Linear, Module, VarBuilder, VarMap};
+use std::collections::HashMap;
+
+/// What a model reads, one variant per kind of input, so no architecture probes optional
+/// fields: a model matches the variant its own `batch` builds.
+pub enum Input {
+    /// `bow`: weighted bags of table rows.
+    Bag(BagInput),
+    /// Sequence models: `[B, T]` word ids (u32) padded with `PAD_ID`, and a `[B, T]` mask with
+    /// 1.0 for real tokens and 0.0 for padding.
+    Sequence { ids: Tensor, mask: Tensor },
+    /// Ready-made sentence vectors `[B, H]` (a frozen encoder's cached output).
+    Pooled(Tensor),
+}
+
+/// A batch of bags. For each of the batch's `N` bag entries: its index into `rows` (`[N]`),
+/// the batch row it belongs to (`[N]`) and its weight (`[N, 1]`). `ids` are the distinct
+/// table rows in order of first appearance and `rows` their embeddings: a variable, so the
+/// gradient of exactly these rows can be read after the backward pass.
+pub struct BagInput {
+    pub local: Tensor,
+    pub segment: Tensor,
+    pub scale: Tensor,
+    pub ids: Vec<u32>,
+    pub rows: Var,
+}
 
 /// A batch of examples as model input.
 pub struct Batch {
     pub size: usize,
-    /// `bow`: for each of the batch's `N` bag entries, its index into `bag_rows` (`[N]`), the
-    /// batch row it belongs to (`[N]`), and its averaging weight 1/len (`[N, 1]`).
-    pub bag_local: Option<Tensor>,
-    pub bag_segment: Option<Tensor>,
-    pub bag_scale: Option<Tensor>,
-    /// `bow`: the unique bag-row ids, in order of first appearance; `bag_rows` holds their
-    /// embeddings.
-    pub bag_ids: Vec<u32>,
-    pub bag_rows: Option<Var>,
-    /// Sequence models: `[B, T]` word ids (u32), padded with `PAD_ID`.
-    pub ids: Option<Tensor>,
-    /// Sequence models: `[B, T]` 1.0 for real tokens, 0.0 for padding.
-    pub mask: Option<Tensor>,
+    pub input: Input,
     /// Sequence lengths (at least 1).
     pub lengths: Vec<usize>,
     /// Seed for this batch's dropout masks; `None` at inference.
     pub dropout_seed: Option<u64>,
-    /// `pretrained` (frozen): the encoder's pooled output `[B, H]`, computed ahead.
-    pub pooled: Option<Tensor>,
 }
 
 impl Batch {
@@ -53,37 +81,41 @@ impl Batch {
         let (ids, mask, lengths) = pad_ids(feats, min_len, device)?;
         Ok(Batch {
             size: feats.len(),
-            bag_local: None,
-            bag_segment: None,
-            bag_scale: None,
-            bag_ids: Vec::new(),
-            bag_rows: None,
-            ids: Some(ids),
-            mask: Some(mask),
+            input: Input::Sequence { ids, mask },
             lengths,
             dropout_seed: None,
-            pooled: None,
         })
     }
-}
 
-impl Batch {
     /// A batch of ready-made sentence vectors `[B, H]` (a frozen encoder's cached output).
     pub fn pooled(pooled: Tensor, lengths: Vec<usize>) -> Batch {
         Batch {
             size: lengths.len(),
-            bag_local: None,
-            bag_segment: None,
-            bag_scale: None,
-            bag_ids: Vec::new(),
-            bag_rows: None,
-            ids: None,
-            mask: None,
+            input: Input::Pooled(pooled),
             lengths,
             dropout_seed: None,
-            pooled: Some(pooled),
         }
     }
+
+    /// The word ids and mask of a sequence batch, or an error naming `model`.
+    pub fn sequence_input(&self, model: &str) -> Result<(&Tensor, &Tensor)> {
+        match &self.input {
+            Input::Sequence { ids, mask } => Ok((ids, mask)),
+            _ => Err(candle_core::Error::Msg(format!(
+                "{model} reads token sequences; this batch holds another input"
+            ))),
+        }
+    }
+}
+
+/// A model part that turns token ids into one vector per text.
+pub trait SentenceEncoder {
+    /// Width of the vectors.
+    fn hidden_size(&self) -> usize;
+    /// `[B, H]` vectors from `[B, T]` ids and mask.
+    fn embed(&self, ids: &Tensor, mask: &Tensor) -> Result<Tensor>;
+    /// Where its inputs must live.
+    fn device(&self) -> &Device;
 }
 
 /// Texts per forward pass of a length-sorted (pretrained) model: sorting many texts by length
@@ -102,17 +134,47 @@ pub trait Classifier {
     /// The dense trainable parameters.
     fn varmap(&self) -> &VarMap;
 
-    /// The sparsely-updated embedding table, for `bow`.
-    fn sparse_table(&mut self) -> Option<&mut SparseTable> {
-        None
-    }
-
-    /// Every weight for saving, by name: the dense variables (plus, for `bow`, its table).
+    /// Every weight for saving, by name (the dense variables, and any parameters the model
+    /// keeps outside candle).
     fn named_weights(&self) -> Result<Vec<(String, Tensor)>> {
         Ok(sorted_vars(self.varmap())
             .into_iter()
             .map(|(k, v)| (k, v.as_tensor().clone()))
             .collect())
+    }
+
+    /// Load saved weights into this freshly built model (names must match exactly).
+    fn load_weights(&mut self, weights: &HashMap<String, Tensor>) -> Result<()> {
+        load_vars(self.varmap(), weights)
+    }
+
+    /// Parameters kept outside candle and updated sparsely (bow's table): the gradient this
+    /// batch gives them, flat, so the loop can clip it with the dense ones. `None` when the
+    /// model has none.
+    fn sparse_grad(&self, _batch: &Batch, _grads: &GradStore) -> Result<Option<Vec<f32>>> {
+        Ok(None)
+    }
+
+    /// Apply `grad` (from `sparse_grad`) to those parameters, with `opt`'s settings.
+    fn step_sparse(
+        &mut self,
+        _batch: &Batch,
+        _grad: &[f32],
+        _opt: &Optimizer,
+        _lr: f64,
+        _scale: f64,
+    ) {
+    }
+
+    /// Training state beyond the weights and the dense optimiser (a sparse optimiser's
+    /// moments), by name, for a resume.
+    fn train_state(&self) -> Result<Vec<(String, Tensor)>> {
+        Ok(Vec::new())
+    }
+
+    /// Restore what `train_state` saved (after `load_weights`).
+    fn load_train_state(&mut self, _state: &HashMap<String, Tensor>) -> Result<()> {
+        Ok(())
     }
 
     fn device(&self) -> &Device;
@@ -123,39 +185,64 @@ pub trait Classifier {
         false
     }
 
-    /// The pretrained model behind this classifier, for the frozen-embedding cache.
-    fn as_pretrained(&self) -> Option<&Pretrained> {
+    /// The sentence encoder inside this classifier, when its output can be computed ahead
+    /// and cached (a frozen pretrained encoder): the embedding cache talks to it alone.
+    fn sentence_encoder(&self) -> Option<&dyn SentenceEncoder> {
         None
     }
 }
 
-/// Build the configured architecture with seeded weights.
-pub fn build(
-    kind: ModelKind,
-    cfg: &ModelConfig,
-    rows: usize,
-    max_len: usize,
-    heads: &[usize],
-    seed: u64,
-    device: &Device,
-) -> Result<Box<dyn Classifier>> {
+/// Everything an architecture is built from.
+pub struct ModelSpec<'a> {
+    pub kind: ModelKind,
+    pub config: &'a ModelConfig,
+    /// The text pipeline the model reads: it sizes bow's table (`bag_rows`), the sequence
+    /// models' word table (`vocab_rows`) and their longest input (`max_tokens`).
+    pub pipeline: &'a TextPipeline,
+    /// `pretrained`: its settings and the loaded encoder.
+    pub encoder: Option<(&'a PretrainedSpec, &'a LoadedEncoder)>,
+    /// Labels per task.
+    pub heads: &'a [usize],
+    pub seed: u64,
+}
+
+/// The one factory: training, checkpoint loading and tests all build models here, with
+/// weights from our seeded RNG. Registering an architecture is its line in this match.
+pub fn build(spec: &ModelSpec, device: &Device) -> crate::error::Result<Box<dyn Classifier>> {
+    let (cfg, heads, p) = (spec.config, spec.heads, spec.pipeline);
     let varmap = VarMap::new();
     let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
-    let mut rng = SeededRng::new(seed, init::INIT_STREAM);
-    let model: Box<dyn Classifier> = match kind {
-        ModelKind::Bow => Box::new(Bow::new(cfg, rows, heads, vb, varmap.clone(), &mut rng)?),
-        ModelKind::Cnn => Box::new(Cnn::new(cfg, rows, heads, vb, varmap.clone())?),
-        ModelKind::Transformer => Box::new(Transformer::new(
+    let mut rng = SeededRng::new(spec.seed, init::INIT_STREAM);
+    let (words, max_len) = (p.vocab_rows(), p.config.max_tokens);
+    let model: Box<dyn Classifier> = match (spec.kind, spec.encoder) {
+        (ModelKind::Bow, _) => Box::new(Bow::new(
             cfg,
-            rows,
+            p.bag_rows(),
+            heads,
+            vb,
+            varmap.clone(),
+            &mut rng,
+        )?),
+        (ModelKind::Cnn, _) => Box::new(Cnn::new(cfg, words, heads, vb, varmap.clone())?),
+        (ModelKind::Transformer, _) => Box::new(Transformer::new(
+            cfg,
+            words,
             max_len,
             heads,
             vb,
             varmap.clone(),
         )?),
-        ModelKind::Pretrained => {
-            return Err(candle_core::Error::Msg(
-                "a pretrained model is built with build_pretrained".into(),
+        (ModelKind::Pretrained, Some((ps, enc))) => Box::new(Pretrained::new(
+            ps,
+            cfg,
+            enc,
+            heads,
+            varmap.clone(),
+            device,
+        )?),
+        (ModelKind::Pretrained, None) => {
+            return Err(crate::error::Error::Input(
+                "a pretrained model needs its encoder loaded".into(),
             ))
         }
     };
@@ -163,22 +250,7 @@ pub fn build(
     Ok(model)
 }
 
-/// Build a pretrained-encoder model over a loaded encoder, with seeded heads.
-pub fn build_pretrained(
-    spec: &crate::config::PretrainedSpec,
-    cfg: &ModelConfig,
-    encoder: &LoadedEncoder,
-    heads: &[usize],
-    seed: u64,
-    device: &Device,
-) -> crate::error::Result<Box<dyn Classifier>> {
-    let varmap = VarMap::new();
-    let model = Pretrained::new(spec, cfg, encoder, heads, varmap.clone(), device)?;
-    init::reinit(&varmap, &mut SeededRng::new(seed, init::INIT_STREAM))?;
-    Ok(Box::new(model))
-}
-
-/// One linear head per task, named `head_<i>`.
+/// Linear heads, one per task, from `input` features.
 pub fn task_heads(input: usize, heads: &[usize], vb: &VarBuilder) -> Result<Vec<Linear>> {
     heads
         .iter()
@@ -250,22 +322,13 @@ pub fn sorted_vars(varmap: &VarMap) -> Vec<(String, Var)> {
     vars
 }
 
-/// Load saved weights into a freshly built model (names must match exactly).
-pub fn load_weights(
-    model: &mut dyn Classifier,
-    weights: &std::collections::HashMap<String, Tensor>,
-) -> Result<()> {
-    for (name, var) in sorted_vars(model.varmap()) {
+/// Load saved values into a varmap's variables (names must match exactly).
+pub fn load_vars(varmap: &VarMap, weights: &HashMap<String, Tensor>) -> Result<()> {
+    for (name, var) in sorted_vars(varmap) {
         let t = weights
             .get(&name)
             .ok_or_else(|| candle_core::Error::Msg(format!("weights file lacks `{name}`")))?;
         var.set(&t.to_device(var.device())?)?;
-    }
-    if let Some(table) = model.sparse_table() {
-        let t = weights.get(bow::TABLE_NAME).ok_or_else(|| {
-            candle_core::Error::Msg(format!("weights file lacks `{}`", bow::TABLE_NAME))
-        })?;
-        table.load(t)?;
     }
     Ok(())
 }

@@ -118,11 +118,7 @@ impl Classifier for Transformer {
     }
 
     fn forward_t(&self, batch: &Batch, train: bool) -> Result<Vec<Tensor>> {
-        let (Some(ids), Some(mask)) = (&batch.ids, &batch.mask) else {
-            return Err(candle_core::Error::Msg(
-                "transformer needs a sequence batch".into(),
-            ));
-        };
+        let (ids, mask) = batch.sequence_input("transformer")?;
         let (b, t) = ids.dims2()?;
         let t = t.min(self.max_len);
         let ids = ids.narrow(1, 0, t)?;

@@ -8,7 +8,6 @@
 
 mod log;
 pub mod loss;
-pub mod optim;
 mod run;
 mod save;
 pub mod schedule;
@@ -17,14 +16,14 @@ mod summary;
 
 use crate::checkpoint::{sha256_file, DataFile, PipelineFile, TaskLabels, FORMAT_VERSION};
 use crate::config::EncoderMode;
-use crate::config::{ClassWeightSpec, LoadedConfig, ModelKind};
+use crate::config::{ClassWeightSpec, LoadedConfig};
 use crate::data::{encode, load_corpus, EncodeReport, Example, Part};
 use crate::error::{Error, Result};
 use crate::eval::Metrics;
 use crate::model::pretrained::{cache, EncoderRecord, TUNED_PREFIX};
-use crate::model::{self, Classifier, LoadedEncoder};
+use crate::model::{self, Classifier, LoadedEncoder, ModelSpec};
+use crate::optim::Optimizer;
 use crate::text::{Features, TextPipeline};
-use optim::Optimizer;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -247,39 +246,31 @@ fn build_ctx(cfg: LoadedConfig, quiet: bool) -> Result<Ctx> {
             ClassWeightSpec::Explicit(map) => map.get(&task.name).cloned(),
         })
         .collect();
-    let rows = if v.model == ModelKind::Bow {
-        pipeline.bag_rows()
-    } else {
-        pipeline.vocab_rows()
-    };
     let heads: Vec<usize> = v.tasks.iter().map(|t| t.labels.len()).collect();
-    let model = match (&v.pretrained, &encoder) {
-        (Some(spec), Some(enc)) => {
-            let model =
-                model::build_pretrained(spec, &v.raw.model, enc, &heads, v.raw.run.seed, &device)?;
-            if let Some(p) = model
-                .as_pretrained()
-                .filter(|_| spec.mode == EncoderMode::Frozen)
-            {
-                cache::attach(p, &enc.record, spec, &mut train_feats, "train", quiet)?;
-                for (name, split) in [("dev", &mut dev), ("test", &mut test)] {
-                    if let Some((_, feats)) = split {
-                        cache::attach(p, &enc.record, spec, feats, name, quiet)?;
-                    }
+    let model = model::build(
+        &ModelSpec {
+            kind: v.model,
+            config: &v.raw.model,
+            pipeline: &pipeline,
+            encoder: v.pretrained.as_ref().zip(encoder.as_ref()),
+            heads: &heads,
+            seed: v.raw.run.seed,
+        },
+        &device,
+    )?;
+    if let (Some(spec), Some(enc)) = (&v.pretrained, &encoder) {
+        if let Some(p) = model
+            .sentence_encoder()
+            .filter(|_| spec.mode == EncoderMode::Frozen)
+        {
+            cache::attach(p, &enc.record, spec, &mut train_feats, "train", quiet)?;
+            for (name, split) in [("dev", &mut dev), ("test", &mut test)] {
+                if let Some((_, feats)) = split {
+                    cache::attach(p, &enc.record, spec, feats, name, quiet)?;
                 }
             }
-            model
         }
-        _ => model::build(
-            v.model,
-            &v.raw.model,
-            rows,
-            v.raw.text.max_tokens,
-            &heads,
-            v.raw.run.seed,
-            &device,
-        )?,
-    };
+    }
     let mut optimizer = Optimizer::new(
         v.optimizer,
         v.raw.train.weight_decay,

@@ -294,14 +294,7 @@ fn train_step(
     } else {
         0.0
     };
-    let sparse_grad: Option<Vec<f32>> = match batch
-        .bag_rows
-        .as_ref()
-        .and_then(|r| grads.get(r.as_tensor()))
-    {
-        Some(g) => Some(g.flatten_all()?.to_vec1()?),
-        None => None,
-    };
+    let sparse_grad = ctx.model.sparse_grad(&batch, &grads)?;
     if let (Some(g), true) = (&sparse_grad, clip > 0.0) {
         sq += g.iter().map(|x| f64::from(*x) * f64::from(*x)).sum::<f64>();
     }
@@ -312,9 +305,8 @@ fn train_step(
         1.0
     };
     ctx.optimizer.step_dense(&grads, lr, scale)?;
-    if let (Some(g), Some(table)) = (sparse_grad, ctx.model.sparse_table()) {
-        ctx.optimizer
-            .step_sparse(table, &batch.bag_ids, &g, lr, scale);
+    if let Some(g) = sparse_grad {
+        ctx.model.step_sparse(&batch, &g, &ctx.optimizer, lr, scale);
     }
     Ok(Some(value))
 }

@@ -10,7 +10,6 @@ use super::Ctx;
 use crate::checkpoint::{install, load_tensors, save_tensors, sha256_file, CONFIG, WEIGHTS};
 use crate::error::{Error, Result};
 use crate::eval::Metrics;
-use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -67,38 +66,7 @@ pub fn save(run_dir: &Path, ctx: &mut Ctx, st: &LoopState) -> Result<()> {
     let weights = save_tensors(&dir.join(WEIGHTS), ctx.model.named_weights()?)?;
     st.files.insert(WEIGHTS.into(), weights);
     let mut opt = ctx.optimizer.state();
-    if let Some(table) = ctx.model.sparse_table() {
-        let shape = (table.rows, table.dim);
-        if !table.m.is_empty() {
-            opt.push((
-                "sparse.m".into(),
-                Tensor::from_slice(&table.m, shape, &candle_core::Device::Cpu)?,
-            ));
-        }
-        if !table.v.is_empty() {
-            opt.push((
-                "sparse.v".into(),
-                Tensor::from_slice(&table.v, shape, &candle_core::Device::Cpu)?,
-            ));
-        }
-        if !table.decay_mark.is_empty() {
-            // The weights file holds the decayed values; a resume needs the stored values and
-            // each row's pending decay, or it would round differently from an unbroken run.
-            let cpu = &candle_core::Device::Cpu;
-            opt.push((
-                "sparse.raw".into(),
-                Tensor::from_slice(&table.data, shape, cpu)?,
-            ));
-            opt.push((
-                "sparse.decay_mark".into(),
-                Tensor::from_slice(&table.decay_mark, table.rows, cpu)?,
-            ));
-            opt.push((
-                "sparse.decay_log".into(),
-                Tensor::from_slice(&[table.decay_log], 1, cpu)?,
-            ));
-        }
-    }
+    opt.extend(ctx.model.train_state()?);
     let opt_sha = save_tensors(&dir.join(OPTIMIZER), opt)?;
     st.files.insert(OPTIMIZER.into(), opt_sha);
     crate::io::write_atomic(&dir.join(CONFIG), ctx.cfg.resolved_toml.as_bytes())?;
@@ -193,29 +161,15 @@ pub fn load(dir: &Path, ctx: &mut Ctx) -> Result<LoopState> {
     verify(dir, &st).map_err(|why| unusable(dir, why))?;
     let device = ctx.model.device().clone();
     let weights = load_tensors(&dir.join(WEIGHTS), &device)?;
-    crate::model::load_weights(ctx.model.as_mut(), &weights).map_err(|e| bad(e.to_string()))?;
+    ctx.model
+        .load_weights(&weights)
+        .map_err(|e| bad(e.to_string()))?;
     let opt = load_tensors(&dir.join(OPTIMIZER), &device)?;
     ctx.optimizer
         .load_state(&opt, st.optimizer_step)
         .map_err(|e| bad(e.to_string()))?;
-    if let Some(table) = ctx.model.sparse_table() {
-        let get = |k: &str| -> Result<Vec<f32>> {
-            Ok(match opt.get(k) {
-                Some(t) => t.flatten_all()?.to_vec1()?,
-                None => Vec::new(),
-            })
-        };
-        table.m = get("sparse.m")?;
-        table.v = get("sparse.v")?;
-        if let (Some(raw), Some(mark), Some(log)) = (
-            opt.get("sparse.raw"),
-            opt.get("sparse.decay_mark"),
-            opt.get("sparse.decay_log"),
-        ) {
-            table.data = raw.flatten_all()?.to_vec1()?;
-            table.decay_mark = mark.to_vec1()?;
-            table.decay_log = log.to_vec1::<f64>()?.first().copied().unwrap_or(0.0);
-        }
-    }
+    ctx.model
+        .load_train_state(&opt)
+        .map_err(|e| bad(e.to_string()))?;
     Ok(st)
 }

@@ -6,11 +6,11 @@
 //! of the split, and re-read by any later run with the same encoder and data: re-training a
 //! head then takes seconds.
 
-use super::{EncoderRecord, Pretrained};
+use super::EncoderRecord;
 use crate::checkpoint::{save_tensors, sha256_hex};
 use crate::config::PretrainedSpec;
 use crate::error::Result;
-use crate::model::{length_order, pad_ids, SEQUENCE_BATCH};
+use crate::model::{length_order, pad_ids, SentenceEncoder, SEQUENCE_BATCH};
 use crate::progress::Progress;
 use crate::text::Features;
 use candle_core::Tensor;
@@ -22,7 +22,7 @@ const TENSOR: &str = "embeddings";
 
 /// Pooled embeddings of `feats`, row-major `[N, H]`, in the order of `feats`.
 pub fn embed_all(
-    model: &Pretrained,
+    model: &dyn SentenceEncoder,
     feats: &[Features],
     progress: &mut Progress,
 ) -> Result<Vec<f32>> {
@@ -33,7 +33,7 @@ pub fn embed_all(
     let total = order.len() as u64;
     for (b, chunk) in order.chunks(SEQUENCE_BATCH).enumerate() {
         let refs: Vec<&Features> = chunk.iter().map(|&i| &feats[i]).collect();
-        let (ids, mask, _) = pad_ids(&refs, 1, crate::model::Classifier::device(model))?;
+        let (ids, mask, _) = pad_ids(&refs, 1, model.device())?;
         let rows = model.embed(&ids, &mask)?.to_vec2::<f32>()?;
         for (&i, row) in chunk.iter().zip(rows) {
             out[i * h..(i + 1) * h].copy_from_slice(&row);
@@ -71,7 +71,7 @@ pub fn cache_path(record: &EncoderRecord, spec: &PretrainedSpec, feats: &[Featur
 /// Attach each text's pooled embedding to `feats`, read from the cache when present, else
 /// computed and written to it. Returns whether the cache had them.
 pub fn attach(
-    model: &Pretrained,
+    model: &dyn SentenceEncoder,
     record: &EncoderRecord,
     spec: &PretrainedSpec,
     feats: &mut [Features],

@@ -14,7 +14,7 @@ mod layer;
 
 pub use encoder::{EncoderFiles, EncoderRecord, LoadedEncoder, CONFIG_FILE, WEIGHTS_FILE};
 
-use super::{dropout, Batch, Classifier};
+use super::{dropout, Batch, Classifier, Input, SentenceEncoder};
 use crate::config::{EncoderMode, ModelConfig, Pooling, PretrainedSpec};
 use crate::error::{Error, Result};
 use crate::text::Features;
@@ -172,6 +172,20 @@ impl Pretrained {
     }
 }
 
+impl SentenceEncoder for Pretrained {
+    fn hidden_size(&self) -> usize {
+        self.hidden_size
+    }
+
+    fn embed(&self, ids: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
+        Pretrained::embed(self, ids, mask)
+    }
+
+    fn device(&self) -> &Device {
+        &self.device
+    }
+}
+
 impl Classifier for Pretrained {
     fn batch(&self, feats: &[&Features], _train: bool) -> candle_core::Result<Batch> {
         let h = self.hidden_size;
@@ -195,10 +209,12 @@ impl Classifier for Pretrained {
     }
 
     fn forward_t(&self, batch: &Batch, train: bool) -> candle_core::Result<Vec<Tensor>> {
-        let pooled = match (&batch.pooled, &batch.ids, &batch.mask) {
-            (Some(p), _, _) => p.clone(),
-            (None, Some(ids), Some(mask)) => self.embed(ids, mask)?,
-            _ => candle_core::bail!("pretrained: a batch needs token ids or cached embeddings"),
+        let pooled = match &batch.input {
+            Input::Pooled(p) => p.clone(),
+            Input::Sequence { ids, mask } => self.embed(ids, mask)?,
+            Input::Bag(_) => {
+                candle_core::bail!("pretrained reads token ids or cached embeddings, not bags")
+            }
         };
         let seed = batch.dropout_seed.filter(|_| train);
         let x = dropout(&pooled, self.dropout, seed, 1)?;
@@ -228,7 +244,7 @@ impl Classifier for Pretrained {
         true
     }
 
-    fn as_pretrained(&self) -> Option<&Pretrained> {
+    fn sentence_encoder(&self) -> Option<&dyn SentenceEncoder> {
         Some(self)
     }
 }
