@@ -62,7 +62,6 @@ pub(crate) fn compare(args: cli::CompareArgs) -> anyhow::Result<Outcome> {
 }
 
 pub(crate) fn classify(args: cli::ClassifyArgs) -> anyhow::Result<Outcome> {
-    use stancekit::classify::{classify_file, ClassifyOptions, LabelOptions, SegmentOptions};
     if let Some(p) = args.abstain_below {
         if !(0.0..=1.0).contains(&p) {
             let msg = format!("--abstain-below {p}: expected a probability between 0 and 1");
@@ -70,7 +69,11 @@ pub(crate) fn classify(args: cli::ClassifyArgs) -> anyhow::Result<Outcome> {
         }
     }
     stancekit::runtime::check_threads("--threads", args.threads)?;
-    stancekit::train::configure_threads(args.threads);
+    stancekit::runtime::with_threads(args.threads, |_| classify_on_pool(&args))?
+}
+
+fn classify_on_pool(args: &cli::ClassifyArgs) -> anyhow::Result<Outcome> {
+    use stancekit::classify::{classify_file, ClassifyOptions, LabelOptions, SegmentOptions};
     let model = stancekit::checkpoint::load(&args.model, &candle_core::Device::Cpu)?;
     let io = render::io_options(&args.io)?;
     let opts = ClassifyOptions {
@@ -128,7 +131,7 @@ pub(crate) fn train(args: cli::TrainArgs) -> anyhow::Result<Outcome> {
         }
         (None, None) => unreachable!("clap requires --config or --resume"),
     };
-    let summary = match result {
+    let mut summary = match result {
         Err(stancekit::Error::Interrupted) => {
             eprintln!("saved a resumable state in {}/resume", run_dir.display());
             eprintln!(
@@ -139,6 +142,7 @@ pub(crate) fn train(args: cli::TrainArgs) -> anyhow::Result<Outcome> {
         }
         other => other?,
     };
+    stancekit::report::splits::write_run_reports(&mut summary)?;
     match args.json {
         true => out!("{}\n", serde_json::to_string_pretty(&summary)?),
         false => out!("{}", summary.render()),

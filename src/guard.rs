@@ -137,9 +137,9 @@ fn linked_into(out: &Resolved, dir: &Path) -> Option<PathBuf> {
 pub fn checkpoint_owning(path: &Path) -> Option<PathBuf> {
     let parent = path.parent()?;
     let owned = [
-        crate::checkpoint::MANIFEST,
-        crate::train::LOG_FILE,
-        crate::train::RESUME_DIR,
+        crate::layout::MANIFEST,
+        crate::layout::LOG_FILE,
+        crate::layout::RESUME_DIR,
     ]
     .iter()
     .any(|f| parent.join(f).exists());
@@ -173,12 +173,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let model = dir.path().join("model");
         std::fs::create_dir(&model).unwrap();
-        std::fs::write(model.join(crate::checkpoint::MANIFEST), "{}").unwrap();
+        std::fs::write(model.join(crate::layout::MANIFEST), "{}").unwrap();
         let p = Protected::new().dir(&model);
         assert!(p.check("-o", &model.join("model.safetensors")).is_err());
         let other = dir.path().join("other-run");
         std::fs::create_dir(&other).unwrap();
-        std::fs::write(other.join(crate::checkpoint::MANIFEST), "{}").unwrap();
+        std::fs::write(other.join(crate::layout::MANIFEST), "{}").unwrap();
         assert!(Protected::new()
             .check("--out", &other.join("report.json"))
             .is_err());

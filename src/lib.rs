@@ -12,6 +12,7 @@ pub mod error;
 pub mod eval;
 pub mod guard;
 pub mod io;
+pub mod layout;
 pub mod model;
 pub mod optim;
 pub mod progress;
@@ -20,6 +21,7 @@ pub mod rng;
 pub mod runtime;
 pub mod segment;
 pub mod table;
+pub mod tensors;
 pub mod text;
 pub mod train;
 

@@ -111,6 +111,21 @@ pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
+/// Run `work` on `threads` CPU threads (0 = all cores), passing it the count. candle's CPU
+/// kernels run on rayon's current pool, so a pool of that size, installed for this call,
+/// bounds them; the process environment is never modified.
+pub fn with_threads<R: Send>(
+    threads: usize,
+    work: impl FnOnce(usize) -> R + Send,
+) -> crate::Result<R> {
+    let n = if threads == 0 { cores() } else { threads };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build()
+        .map_err(|e| crate::Error::Input(format!("cannot start {n} threads: {e}")))?;
+    Ok(pool.install(|| work(n)))
+}
+
 /// Refuse a thread count above the machine's cores (0 = all cores); `key` names the option.
 pub fn check_threads(key: &str, threads: usize) -> crate::Result<()> {
     let cores = cores();
@@ -125,6 +140,14 @@ pub fn check_threads(key: &str, threads: usize) -> crate::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn work_runs_on_a_pool_of_the_requested_size() {
+        let seen = with_threads(1, |n| (n, rayon::current_num_threads())).unwrap();
+        assert_eq!(seen, (1, 1));
+        let all = with_threads(0, |n| n).unwrap();
+        assert_eq!(all, cores());
+    }
 
     #[test]
     fn registered_temps_are_removed_and_dropped_guards_forgotten() {

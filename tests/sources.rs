@@ -163,7 +163,8 @@ fn data_check_and_the_reports_break_counts_down_by_source() {
         assert!(names.contains(&want), "{want} not in {names:?}");
     }
     let cfg = config(dir.path(), "");
-    let s = train(cfg, &quiet()).unwrap();
+    let mut s = train(cfg, &quiet()).unwrap();
+    stancekit::report::splits::write_run_reports(&mut s).unwrap();
     let report = fs::read_to_string(s.run_dir.join("report-dev/report.json")).unwrap();
     let report: serde_json::Value = serde_json::from_str(&report).unwrap();
     let text = report.to_string();

@@ -144,32 +144,120 @@ fn every_architecture_overfits_a_tiny_set() {
     }
 }
 
+/// A freshly built model for `cfg`'s kind, with one 3-label and one 2-label task.
+fn built(
+    cfg: &LoadedConfig,
+    pipeline: &stancekit::text::TextPipeline,
+) -> Box<dyn stancekit::model::Classifier> {
+    use stancekit::model::{build, ModelSpec};
+    let spec = ModelSpec {
+        kind: cfg.valid.model,
+        config: &cfg.valid.raw.model,
+        pipeline,
+        encoder: None,
+        heads: &[3, 2],
+        seed: 1,
+    };
+    build(&spec, &candle_core::Device::Cpu).unwrap()
+}
+
+/// The model as it is in memory after some training steps, its text pipeline and config.
+fn trained_in_memory(
+    dir: &Path,
+    kind: &str,
+    variant: &[&'static str],
+) -> (
+    Box<dyn stancekit::model::Classifier>,
+    stancekit::text::TextPipeline,
+    LoadedConfig,
+) {
+    use stancekit::optim::Optimizer;
+    let cfg = config(dir, kind, variant);
+    let texts = [
+        "Peru condemned the move",
+        "Fiji was invited to the talks",
+        "agreed",
+    ];
+    let pipeline = stancekit::text::TextPipeline::fit(&cfg.valid.raw.text, texts);
+    let mut model = built(&cfg, &pipeline);
+    let vars = stancekit::model::sorted_vars(model.varmap());
+    let t = &cfg.valid.raw.train;
+    let mut opt = Optimizer::new(cfg.valid.optimizer, t.weight_decay, t.momentum, vars).unwrap();
+    let feats: Vec<_> = texts.iter().map(|t| pipeline.features(t)).collect();
+    let refs: Vec<_> = feats.iter().collect();
+    // A few steps of a loss that moves every weight, so the test is not of a fresh init.
+    for _ in 0..3 {
+        let batch = model.batch(&refs, true).unwrap();
+        let logits = model.forward_t(&batch, true).unwrap();
+        let loss = logits
+            .iter()
+            .map(|l| l.sqr().unwrap().sum_all().unwrap())
+            .reduce(|a, b| (a + b).unwrap())
+            .unwrap();
+        let grads = loss.backward().unwrap();
+        opt.step_dense(&grads, 0.05, 1.0).unwrap();
+        if let Some(g) = model.sparse_grad(&batch, &grads).unwrap() {
+            model.step_sparse(&batch, &g, &opt, 0.05, 1.0);
+        }
+    }
+    (model, pipeline, cfg)
+}
+
 #[test]
-fn saved_model_predicts_identically_and_batched_equals_unbatched() {
+fn a_saved_model_predicts_like_the_model_in_memory_and_batched_equals_unbatched() {
     for (kind, variant) in variants() {
         let dir = tempfile::tempdir().unwrap();
         corpus(dir.path());
-        let cfg = config(dir.path(), kind, &with(&variant, &["train.epochs=3"]));
-        let run = cfg.valid.run_dir();
-        train(cfg, &quiet()).unwrap();
-        let a = checkpoint::load(&run.join("model-last"), &candle_core::Device::Cpu).unwrap();
-        let b = checkpoint::load(&run.join("model-last"), &candle_core::Device::Cpu).unwrap();
+        let (model, pipeline, cfg) = trained_in_memory(dir.path(), kind, &variant);
+        let file = checkpoint::PipelineFile {
+            format_version: checkpoint::FORMAT_VERSION,
+            tasks: cfg
+                .valid
+                .tasks
+                .iter()
+                .map(|t| checkpoint::TaskLabels {
+                    name: t.name.clone(),
+                    labels: t.labels.clone(),
+                })
+                .collect(),
+            text: pipeline.clone(),
+        };
+        let manifest = checkpoint::Manifest {
+            format_version: checkpoint::FORMAT_VERSION,
+            crate_version: String::new(),
+            model_kind: kind.into(),
+            seed: 3,
+            threads: 1,
+            device: "cpu".into(),
+            step: 3,
+            data: Vec::new(),
+            config_sha256: String::new(),
+            weights_sha256: String::new(),
+            pipeline_sha256: None,
+            metrics: Default::default(),
+            train_seconds: 0.0,
+            encoder: None,
+        };
+        let saved = dir.path().join("saved");
+        let weights = model.named_weights().unwrap();
+        checkpoint::save(&saved, weights, &file, &cfg.resolved_toml, manifest).unwrap();
+        let loaded = checkpoint::load(&saved, &candle_core::Device::Cpu).unwrap();
         let texts = [
             "Peru condemned the move",
             "Fiji was invited to the talks in Suva on day 9",
             "",
             "agreed",
         ];
-        let batched = predict(a.model.as_ref(), &a.pipeline, &texts, 4).unwrap();
-        let reloaded = predict(b.model.as_ref(), &b.pipeline, &texts, 4).unwrap();
+        let in_memory = predict(model.as_ref(), &pipeline, &texts, 4).unwrap();
+        let reloaded = predict(loaded.model.as_ref(), &loaded.pipeline, &texts, 4).unwrap();
         assert_eq!(
-            batched, reloaded,
-            "{kind}: save -> load changed predictions"
+            in_memory, reloaded,
+            "{kind} {variant:?}: the saved model predicts otherwise than the one in memory"
         );
-        let one_by_one = predict(a.model.as_ref(), &a.pipeline, &texts, 1).unwrap();
+        let one_by_one = predict(model.as_ref(), &pipeline, &texts, 1).unwrap();
         for t in 0..2 {
-            assert_eq!(batched.argmax(t), one_by_one.argmax(t), "{kind}");
-            for (x, y) in batched.probs[t]
+            assert_eq!(in_memory.argmax(t), one_by_one.argmax(t), "{kind}");
+            for (x, y) in in_memory.probs[t]
                 .iter()
                 .flatten()
                 .zip(one_by_one.probs[t].iter().flatten())
@@ -312,7 +400,7 @@ fn corrupt_or_unknown_checkpoints_are_refused() {
 #[test]
 fn every_parameter_receives_a_gradient() {
     use stancekit::config::ModelKind;
-    use stancekit::model::{build, sorted_vars, ModelSpec};
+    use stancekit::model::sorted_vars;
     use stancekit::text::TextPipeline;
     let dir = tempfile::tempdir().unwrap();
     for (kind, mk) in [
@@ -333,18 +421,8 @@ fn every_parameter_receives_a_gradient() {
             "japan invited chile to the talks",
         ];
         let pipeline = TextPipeline::fit(&cfg.valid.raw.text, texts);
-        let model = build(
-            &ModelSpec {
-                kind: mk,
-                config: &cfg.valid.raw.model,
-                pipeline: &pipeline,
-                encoder: None,
-                heads: &[3, 2],
-                seed: 1,
-            },
-            &candle_core::Device::Cpu,
-        )
-        .unwrap();
+        assert_eq!(cfg.valid.model, mk);
+        let model = built(&cfg, &pipeline);
         let feats: Vec<_> = texts.iter().map(|t| pipeline.features(t)).collect();
         let refs: Vec<_> = feats.iter().collect();
         let batch = model.batch(&refs, true).unwrap();

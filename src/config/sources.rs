@@ -162,7 +162,7 @@ pub fn validate_sources(
                 spec.label_map.insert(from.clone(), to.clone());
             }
             if let Some(u) = s.unknown.get(&t.name) {
-                spec.unknown = super::valid::parse_unknown(u, &t.labels)
+                spec.unknown = super::UnknownPolicy::parse(u, &t.labels)
                     .map_err(|m| err(&key("unknown"), format!("task `{}`: {m}", t.name)))?;
             }
             specs.push(Some(spec));

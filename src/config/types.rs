@@ -85,6 +85,25 @@ pub enum UnknownPolicy {
     Map(String),
 }
 
+impl UnknownPolicy {
+    /// Parse `error`, `drop`, or `map:<label>` with a label of `labels`.
+    pub fn parse(s: &str, labels: &[String]) -> std::result::Result<UnknownPolicy, String> {
+        match s {
+            "error" => Ok(UnknownPolicy::Error),
+            "drop" => Ok(UnknownPolicy::Drop),
+            other => match other.strip_prefix("map:") {
+                Some(l) if labels.iter().any(|x| x == l) => Ok(UnknownPolicy::Map(l.to_string())),
+                Some(l) => Err(format!(
+                    "map:{l} names a label that is not in labels {labels:?}"
+                )),
+                None => Err(format!(
+                    "expected error, drop or map:<label>, got `{other}`"
+                )),
+            },
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MissingPolicy {

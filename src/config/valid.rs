@@ -212,7 +212,8 @@ fn validate_tasks(
                 ));
             }
         }
-        let unknown = parse_unknown(&t.unknown, &t.labels).map_err(|m| err(&key("unknown"), m))?;
+        let unknown =
+            UnknownPolicy::parse(&t.unknown, &t.labels).map_err(|m| err(&key("unknown"), m))?;
         let missing = t.missing;
         if !(t.weight.is_finite() && t.weight >= 0.0) {
             return Err(err(
@@ -343,24 +344,4 @@ fn validate_model(
         }
     }
     Ok(model)
-}
-
-/// An unknown-label policy: `error`, `drop`, or `map:<label>` with a label of `labels`.
-pub(super) fn parse_unknown(
-    s: &str,
-    labels: &[String],
-) -> std::result::Result<UnknownPolicy, String> {
-    match s {
-        "error" => Ok(UnknownPolicy::Error),
-        "drop" => Ok(UnknownPolicy::Drop),
-        other => match other.strip_prefix("map:") {
-            Some(l) if labels.iter().any(|x| x == l) => Ok(UnknownPolicy::Map(l.to_string())),
-            Some(l) => Err(format!(
-                "map:{l} names a label that is not in labels {labels:?}"
-            )),
-            None => Err(format!(
-                "expected error, drop or map:<label>, got `{other}`"
-            )),
-        },
-    }
 }

@@ -54,7 +54,7 @@ pub fn evaluate_rows(
     let training_curve = model
         .dir
         .parent()
-        .map(|run| curve::read_log(&run.join(crate::train::LOG_FILE), &names))
+        .map(|run| curve::read_log(&run.join(crate::layout::LOG_FILE), &names))
         .unwrap_or_default();
     let report = Report {
         stancekit_version: env!("CARGO_PKG_VERSION").to_string(),

@@ -3,7 +3,7 @@
 //! skipped because the log is appended during training and may end in a partial line.
 
 use super::CurvePoint;
-use serde_json::Value;
+use crate::train::log::read_records;
 use std::path::Path;
 
 pub fn read_log(path: &Path, tasks: &[String]) -> Vec<CurvePoint> {
@@ -13,25 +13,18 @@ pub fn read_log(path: &Path, tasks: &[String]) -> Vec<CurvePoint> {
     parse_log(&text, tasks)
 }
 
+/// The points of a log written by training (`train::log::LogRecord`), with each task's dev
+/// macro-F1 in `tasks` order.
 pub fn parse_log(text: &str, tasks: &[String]) -> Vec<CurvePoint> {
-    text.lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter_map(|v| {
-            let step = v.get("step")?.as_u64()? as usize;
-            Some(CurvePoint {
-                step,
-                loss: v.get("loss").and_then(Value::as_f64),
-                dev_loss: v.get("dev_loss").and_then(Value::as_f64),
-                dev_macro_f1: tasks
-                    .iter()
-                    .map(|t| {
-                        v.get("dev")
-                            .and_then(|d| d.get(t))
-                            .and_then(|m| m.get("macro_f1"))
-                            .and_then(Value::as_f64)
-                    })
-                    .collect(),
-            })
+    read_records(text)
+        .map(|r| CurvePoint {
+            step: r.step,
+            loss: Some(r.loss),
+            dev_loss: r.dev_loss,
+            dev_macro_f1: tasks
+                .iter()
+                .map(|t| r.dev.as_ref().and_then(|d| d.get(t)).map(|f| f.macro_f1))
+                .collect(),
         })
         .collect()
 }
@@ -42,8 +35,8 @@ mod tests {
 
     #[test]
     fn log_lines_become_points_and_a_partial_line_is_skipped() {
-        let log = r#"{"step":10,"loss":0.9,"dev_loss":0.8,"dev":{"stance":{"macro_f1":0.5}}}
-{"step":20,"loss":0.5}
+        let log = r#"{"step":10,"epoch":1,"lr":0.1,"loss":0.9,"dev_loss":0.8,"dev":{"stance":{"accuracy":0.6,"macro_f1":0.5,"weighted_f1":0.55}},"elapsed":1.0}
+{"step":20,"epoch":2,"lr":0.1,"loss":0.5,"elapsed":2.0}
 {"step":30,"lo"#;
         let pts = parse_log(log, &["stance".to_string()]);
         assert_eq!(pts.len(), 2);

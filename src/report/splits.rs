@@ -8,10 +8,29 @@ use crate::checkpoint::LoadedModel;
 use crate::config::ValidConfig;
 use crate::data::{load_corpus, Part};
 use crate::error::Result;
+use crate::train::TrainSummary;
 use std::path::{Path, PathBuf};
 
 /// Default bootstrap for reports written without a command line.
 pub const DEFAULT_RESAMPLES: usize = 1000;
+
+/// Write the dev and test reports of a finished training run, from its `model-best`, and
+/// record their folders in `summary`. Training leaves this to its caller, so the trainer does
+/// not depend on reports.
+pub fn write_run_reports(summary: &mut TrainSummary) -> Result<()> {
+    let Some(cfg) = &summary.config else {
+        return Ok(());
+    };
+    if summary.dev.is_empty() && summary.test.is_empty() {
+        return Ok(()); // no held-out split to report on
+    }
+    let best = crate::checkpoint::load(
+        &summary.run_dir.join("model-best"),
+        &candle_core::Device::Cpu,
+    )?;
+    summary.reports = write_split_reports(cfg, &summary.run_dir, &best)?;
+    Ok(())
+}
 
 /// Write `report-dev/` and `report-test/` under `run_dir` for the splits that have rows, with
 /// the already loaded best `model`; returns the folders written.

@@ -2,8 +2,10 @@
 //! about it: text, a missing value, a JSON literal exactly as written (a number such as
 //! `12345678901234567890` or `1E2`, a boolean, a nested value), or a typed Arrow value from
 //! parquet (f64, u64, bool, date, timestamp, decimal...). Nothing is converted on the way, so
-//! every input column comes out of `classify` with its values unchanged.
+//! every input column comes out of `classify` with its values unchanged. A record of cells is
+//! a `Row`, or a `BadRow` when it cannot be read.
 
+use crate::error::Error;
 use polars::prelude::AnyValue;
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
@@ -117,6 +119,26 @@ impl<'de> Deserialize<'de> for OrderedObject {
         d.deserialize_map(V)
     }
 }
+
+/// One good record: its values in column order and the line it starts on (row number for
+/// parquet).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub line: u64,
+    pub cells: Vec<Cell>,
+}
+
+/// A record that cannot be read as a row: why, the record as far as it could be read, and the
+/// error to raise when bad rows are not skipped.
+#[derive(Debug)]
+pub struct BadRow {
+    pub line: u64,
+    pub reason: String,
+    pub raw: String,
+    pub error: Box<Error>,
+}
+
+pub type Record = std::result::Result<Row, BadRow>;
 
 #[cfg(test)]
 mod tests {

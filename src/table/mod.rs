@@ -18,7 +18,8 @@ pub mod writer;
 mod tests;
 
 pub use cell::Cell;
-pub use reader::{BadRow, Record, Row, RowReader};
+pub use cell::{BadRow, Record, Row};
+pub use reader::RowReader;
 pub use writer::{ColKind, RowWriter};
 
 use crate::config::FileFormat;

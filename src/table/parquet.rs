@@ -3,7 +3,7 @@
 //! timestamps and decimals stay what they are, so parquet in gives the same values out.
 
 use super::cell::Cell;
-use super::reader::Row;
+use super::cell::Row;
 use super::writer::ColKind;
 use crate::error::{Error, Result};
 use polars::prelude::*;

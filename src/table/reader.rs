@@ -2,10 +2,10 @@
 //! memory stays flat however large the file is. `classify` and `segment` stream through it;
 //! [`crate::data::read_table`] collects it for training, evaluation and `data check`.
 //!
-//! Every record is either a [`Row`] or a [`BadRow`] that names its line; the caller decides
+//! Every record is either a `Row` or a `BadRow` that names its line; the caller decides
 //! whether a bad row stops the run or goes to the rejected file. Nothing is skipped here.
 
-use super::cell::Cell;
+use super::cell::{BadRow, Cell, Record, Row};
 use super::delimited::{DelimitedReader, RawRecord};
 use super::parquet::ParquetSource;
 use super::records::{delimited_record, malformed, parse_object};
@@ -16,26 +16,6 @@ use crate::error::{Error, Result};
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-
-/// One good record: its values in column order and the line it starts on (row number for
-/// parquet).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Row {
-    pub line: u64,
-    pub cells: Vec<Cell>,
-}
-
-/// A record that cannot be read as a row: why, the record as far as it could be read, and the
-/// error to raise when bad rows are not skipped.
-#[derive(Debug)]
-pub struct BadRow {
-    pub line: u64,
-    pub reason: String,
-    pub raw: String,
-    pub error: Box<Error>,
-}
-
-pub type Record = std::result::Result<Row, BadRow>;
 
 enum Source {
     Delimited {

@@ -3,8 +3,8 @@
 //! quotes left open or closed in the middle of a field, lines that are not JSON objects.
 
 use super::cell::Cell;
+use super::cell::{BadRow, Record, Row};
 use super::delimited::RawRecord;
-use super::reader::{BadRow, Record, Row};
 use crate::error::Error;
 use std::path::Path;
 

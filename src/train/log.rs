@@ -4,10 +4,43 @@
 //! lines written after that state was saved (by steps that are about to be redone) are dropped
 //! first, so no step appears twice.
 
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
-pub const LOG_FILE: &str = "train-log.jsonl";
+pub use crate::layout::LOG_FILE;
+
+/// One line of the log: what training writes and what reports read back for their curves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogRecord {
+    pub step: usize,
+    pub epoch: usize,
+    pub lr: f64,
+    /// Mean training loss over the epoch so far.
+    pub loss: f64,
+    /// On evaluation lines: the dev loss and each task's dev figures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dev_loss: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dev: Option<BTreeMap<String, DevFigures>>,
+    /// Seconds of training so far.
+    pub elapsed: f64,
+}
+
+/// A task's dev figures at one evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DevFigures {
+    pub accuracy: f64,
+    pub macro_f1: f64,
+    pub weighted_f1: f64,
+}
+
+/// Every record of a log that can be read; a torn last line (a write cut by a kill) is not.
+pub fn read_records(text: &str) -> impl Iterator<Item = LogRecord> + '_ {
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<LogRecord>(l).ok())
+}
 
 pub struct Log {
     file: Option<std::fs::File>,
@@ -22,10 +55,9 @@ fn truncate_after(path: &Path, step: usize) {
     let kept: String = text
         .lines()
         .filter(|l| {
-            serde_json::from_str::<serde_json::Value>(l)
+            serde_json::from_str::<LogRecord>(l)
                 .ok()
-                .and_then(|v| v.get("step").and_then(|s| s.as_u64()))
-                .is_some_and(|s| s as usize <= step)
+                .is_some_and(|r| r.step <= step)
         })
         .map(|l| format!("{l}\n"))
         .collect();
@@ -50,9 +82,9 @@ impl Log {
         Log { file }
     }
 
-    pub fn write(&mut self, v: serde_json::Value) {
-        if let Some(f) = &mut self.file {
-            let _ = writeln!(f, "{v}");
+    pub fn write(&mut self, record: &LogRecord) {
+        if let (Some(f), Ok(line)) = (&mut self.file, serde_json::to_string(record)) {
+            let _ = writeln!(f, "{line}");
         }
     }
 }
@@ -61,15 +93,30 @@ impl Log {
 mod tests {
     use super::*;
 
+    fn record(step: usize) -> LogRecord {
+        LogRecord {
+            step,
+            epoch: 1,
+            lr: 0.1,
+            loss: 0.5,
+            dev_loss: None,
+            dev: None,
+            elapsed: 1.0,
+        }
+    }
+
     #[test]
     fn a_resumed_log_drops_the_steps_it_will_redo() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join(LOG_FILE);
-        std::fs::write(&p, "{\"step\":10}\n{\"step\":20}\n{\"step\":30}\n{\"ste").unwrap();
+        let line = |s| serde_json::to_string(&record(s)).unwrap() + "\n";
+        std::fs::write(&p, line(10) + &line(20) + &line(30) + "{\"ste").unwrap();
         let mut log = Log::open(&p, 20);
-        log.write(serde_json::json!({"step": 30}));
+        log.write(&record(30));
         drop(log);
         let text = std::fs::read_to_string(&p).unwrap();
-        assert_eq!(text, "{\"step\":10}\n{\"step\":20}\n{\"step\":30}\n");
+        assert_eq!(text, line(10) + &line(20) + &line(30));
+        let steps: Vec<usize> = read_records(&text).map(|r| r.step).collect();
+        assert_eq!(steps, vec![10, 20, 30]);
     }
 }

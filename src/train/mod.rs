@@ -6,7 +6,7 @@
 //! epoch, position in the epoch, early-stopping record), which is what an interrupted run
 //! saves and `--resume` restores, giving the same bits as a straight run.
 
-mod log;
+pub mod log;
 pub mod loss;
 mod run;
 mod save;
@@ -63,8 +63,12 @@ pub struct TrainSummary {
     pub examples_per_second: f64,
     pub weights_sha256: String,
     pub threads: usize,
-    /// Report folders written for the dev and test splits (`report-dev/`, `report-test/`).
+    /// Report folders written for the dev and test splits (`report-dev/`, `report-test/`),
+    /// filled in by `report::write_run_reports`.
     pub reports: Vec<PathBuf>,
+    /// The config the run trained with, for writing those reports.
+    #[serde(skip)]
+    pub config: Option<crate::config::ValidConfig>,
 }
 
 /// Everything the loop needs, rebuilt identically from the config for a resume.
@@ -89,13 +93,25 @@ pub(crate) struct Ctx {
 /// Train from a config file.
 pub fn train(cfg: LoadedConfig, opts: &TrainOptions) -> Result<TrainSummary> {
     refuse_data_in_run_dir(&cfg.valid)?;
-    let ctx = build_ctx(cfg, opts.quiet)?;
-    let run_dir = ctx.cfg.valid.run_dir();
-    // A fresh run starts from a clean slate: no stale resume state, log or temporary files
-    // from an older run (the log is restarted when it opens).
-    let _ = std::fs::remove_dir_all(run_dir.join(RESUME_DIR));
-    state::sweep_temps(&run_dir, true);
-    run::run(ctx, state::LoopState::new(), opts)
+    on_threads(cfg, |cfg| {
+        let ctx = build_ctx(cfg, opts.quiet)?;
+        let run_dir = ctx.cfg.valid.run_dir();
+        // A fresh run starts from a clean slate: no stale resume state, log or temporary files
+        // from an older run (the log is restarted when it opens).
+        let _ = std::fs::remove_dir_all(run_dir.join(RESUME_DIR));
+        state::sweep_temps(&run_dir, true);
+        run::run(ctx, state::LoopState::new(), opts)
+    })
+}
+
+/// Run a training job on the pool of `train.threads` threads (a count above the machine's
+/// cores is refused by `build_ctx`, with the key named).
+fn on_threads<F>(cfg: LoadedConfig, job: F) -> Result<TrainSummary>
+where
+    F: FnOnce(LoadedConfig) -> Result<TrainSummary> + Send,
+{
+    let threads = cfg.valid.raw.train.threads.min(crate::runtime::cores());
+    crate::runtime::with_threads(threads, move |_| job(cfg))?
 }
 
 /// A run replaces the files in its folder: refuse one whose folder holds its own data.
@@ -141,19 +157,11 @@ pub fn resume(run_dir: &Path, opts: &TrainOptions) -> Result<TrainSummary> {
     let here = std::fs::canonicalize(run_dir).map_err(|e| Error::io(run_dir, e))?;
     cfg.relocate(&here)?;
     state::sweep_temps(&here, false);
-    let mut ctx = build_ctx(cfg, opts.quiet)?;
-    let st = state::load(&here.join(RESUME_DIR), &mut ctx)?;
-    run::run(ctx, st, opts)
-}
-
-/// Use `threads` CPU threads (0 = all cores). Takes effect if called before the first tensor
-/// operation of the process; returns the count candle will use.
-pub fn configure_threads(threads: usize) -> usize {
-    if threads > 0 {
-        std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
-        std::env::set_var("CANDLE_NUM_THREADS", threads.to_string());
-    }
-    candle_core::utils::get_num_threads()
+    on_threads(cfg, |cfg| {
+        let mut ctx = build_ctx(cfg, opts.quiet)?;
+        let st = state::load(&here.join(RESUME_DIR), &mut ctx)?;
+        run::run(ctx, st, opts)
+    })
 }
 
 pub fn select_device(device: crate::config::Device) -> Result<candle_core::Device> {
@@ -182,7 +190,8 @@ fn build_ctx(cfg: LoadedConfig, quiet: bool) -> Result<Ctx> {
             ),
         });
     }
-    let threads = configure_threads(v.raw.train.threads);
+    // The pool `train`/`resume` installed (runtime::with_threads).
+    let threads = rayon::current_num_threads();
     let device = select_device(v.device)?;
     let corpus = load_corpus(v)?;
     let train_split = corpus

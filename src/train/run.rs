@@ -1,6 +1,6 @@
 //! The loop itself: steps, evaluation, early stopping, checkpoints, interruption.
 
-use super::log::Log;
+use super::log::{DevFigures, Log, LogRecord};
 use super::loss::cross_entropy;
 use super::save::{flush_best, save_checkpoint, snapshot, Best};
 use super::schedule::{learning_rate, EarlyStopping};
@@ -15,7 +15,6 @@ use crate::progress::Progress;
 use crate::rng::SeededRng;
 use crate::text::Features;
 use candle_core::Tensor;
-use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -132,10 +131,15 @@ pub fn run(mut ctx: Ctx, mut st: LoopState, opts: &TrainOptions) -> Result<Train
                         summary.join(", "),
                         if improved { " (best)" } else { "" }
                     ));
-                    log.write(json!({
-                        "step": st.step, "epoch": st.epoch + 1, "lr": lr, "loss": mean_loss,
-                        "dev_loss": dev_loss, "dev": metrics_json(&metrics), "elapsed": seconds,
-                    }));
+                    log.write(&LogRecord {
+                        step: st.step,
+                        epoch: st.epoch + 1,
+                        lr,
+                        loss: mean_loss,
+                        dev_loss: Some(dev_loss),
+                        dev: Some(dev_figures(&metrics)),
+                        elapsed: seconds,
+                    });
                     if improved {
                         st.best_dev = metrics;
                         // At the final step the best is the last model, written below anyway.
@@ -148,7 +152,15 @@ pub fn run(mut ctx: Ctx, mut st: LoopState, opts: &TrainOptions) -> Result<Train
                     }
                     stop_early = early.should_stop();
                 } else {
-                    log.write(json!({"step": st.step, "epoch": st.epoch + 1, "lr": lr, "loss": mean_loss, "elapsed": seconds}));
+                    log.write(&LogRecord {
+                        step: st.step,
+                        epoch: st.epoch + 1,
+                        lr,
+                        loss: mean_loss,
+                        dev_loss: None,
+                        dev: None,
+                        elapsed: seconds,
+                    });
                 }
             }
             if stop_early {
@@ -209,25 +221,20 @@ pub fn run(mut ctx: Ctx, mut st: LoopState, opts: &TrainOptions) -> Result<Train
             progress.line(&format!("bundled the encoder into {}", to.display()));
         }
     }
-    // The best model is loaded (and its hash checked) once, and only when a held-out split
-    // needs it for test metrics and the dev/test reports.
-    let (test, reports) = if ctx.dev.is_some() || ctx.test.is_some() {
-        let best = checkpoint::load(&best_dir, ctx.model.device())?;
-        let test = match &ctx.test {
-            Some((ex, feats)) => {
-                let probs = predict_features(best.model.as_ref(), feats, EVAL_BATCH)?;
-                task_metrics(&ctx, ex, &probs.probs).0
-            }
-            None => BTreeMap::new(),
-        };
-        let reports = crate::report::splits::write_split_reports(&v, &run_dir, &best)?;
-        (test, reports)
-    } else {
-        (BTreeMap::new(), Vec::new())
+    // Test metrics come from the best model as saved (its hash checked on loading). Reports
+    // on the dev and test splits are the caller's to write (`report::write_run_reports`).
+    let test = match &ctx.test {
+        Some((ex, feats)) => {
+            let best = checkpoint::load(&best_dir, ctx.model.device())?;
+            let probs = predict_features(best.model.as_ref(), feats, EVAL_BATCH)?;
+            task_metrics(&ctx, ex, &probs.probs).0
+        }
+        None => BTreeMap::new(),
     };
     let _ = std::fs::remove_dir_all(run_dir.join(super::RESUME_DIR));
     Ok(TrainSummary {
-        reports,
+        reports: Vec::new(),
+        config: Some(v.clone()),
         run_dir,
         steps: st.step,
         epochs: st.epoch + usize::from(st.pos > 0),
@@ -366,10 +373,16 @@ fn metric_value(metric: &str, metrics: &BTreeMap<String, Metrics>, dev_loss: f64
     metrics.get(task).and_then(|m| m.get(name)).unwrap_or(0.0)
 }
 
-fn metrics_json(metrics: &BTreeMap<String, Metrics>) -> serde_json::Value {
-    let map: serde_json::Map<String, serde_json::Value> = metrics
+fn dev_figures(metrics: &BTreeMap<String, Metrics>) -> BTreeMap<String, DevFigures> {
+    metrics
         .iter()
-        .map(|(k, m)| (k.clone(), json!({"accuracy": m.accuracy, "macro_f1": m.macro_f1, "weighted_f1": m.weighted_f1})))
-        .collect();
-    serde_json::Value::Object(map)
+        .map(|(k, m)| {
+            let f = DevFigures {
+                accuracy: m.accuracy,
+                macro_f1: m.macro_f1,
+                weighted_f1: m.weighted_f1,
+            };
+            (k.clone(), f)
+        })
+        .collect()
 }

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-pub const RESUME_DIR: &str = "resume";
+pub use crate::layout::RESUME_DIR;
 const OPTIMIZER: &str = "optimizer.safetensors";
 const STATE: &str = "state.json";
 

@@ -7,11 +7,11 @@
 //! head then takes seconds.
 
 use super::EncoderRecord;
-use crate::checkpoint::{save_tensors, sha256_hex};
 use crate::config::PretrainedSpec;
 use crate::error::Result;
 use crate::model::{length_order, pad_ids, SentenceEncoder, SEQUENCE_BATCH};
 use crate::progress::Progress;
+use crate::tensors::{save_tensors, sha256_hex};
 use crate::text::Features;
 use candle_core::Tensor;
 use std::path::{Path, PathBuf};

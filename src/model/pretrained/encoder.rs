@@ -4,9 +4,9 @@
 //! good as the encoder it is loaded with: the folder's files are hashed at training time,
 //! recorded in the manifest, and checked again at every load.
 
-use crate::checkpoint::sha256_hex;
 use crate::config::PretrainedSpec;
 use crate::error::{Error, Result};
+use crate::tensors::sha256_hex;
 use crate::text::EncoderTokenizer;
 use candle_core::{DType, Device, Tensor};
 use candle_transformers::models::bert::Config as BertConfig;
