@@ -1,5 +1,7 @@
 //! Process-wide concerns that every long-running command shares: the signals that end a
-//! process, and the temporary files and folders that must not outlive it.
+//! process, the temporary files and folders that must not outlive it, and the CPU threads
+//! and device a command runs on (`with_threads`, `select_device`: chosen per run, never
+//! through the process environment).
 //!
 //! SIGINT, SIGTERM, SIGHUP and SIGQUIT are all caught, on a thread of their own (so the work
 //! done there is not limited to what is safe inside a signal handler). The first sets a flag
@@ -124,6 +126,20 @@ pub fn with_threads<R: Send>(
         .build()
         .map_err(|e| crate::Error::Input(format!("cannot start {n} threads: {e}")))?;
     Ok(pool.install(|| work(n)))
+}
+
+/// The device `train.device` names (`auto`: CUDA when this build and machine have it).
+pub fn select_device(device: crate::config::Device) -> crate::Result<candle_core::Device> {
+    use crate::config::Device as D;
+    match device {
+        D::Cpu => Ok(candle_core::Device::Cpu),
+        D::Cuda => candle_core::Device::new_cuda(0).map_err(|e| {
+            crate::Error::Input(format!(
+                "train.device = \"cuda\": {e} (build with `cargo build --release --features cuda`)"
+            ))
+        }),
+        D::Auto => Ok(candle_core::Device::cuda_if_available(0)?),
+    }
 }
 
 /// Refuse a thread count above the machine's cores (0 = all cores); `key` names the option.

@@ -27,44 +27,7 @@ impl Config {
         };
 
         // [data]
-        let d = &mut self.data;
-        d.path = d.path.as_deref().map(resolve);
-        d.train = d.train.as_deref().map(resolve);
-        d.dev = d.dev.as_deref().map(resolve);
-        d.test = d.test.as_deref().map(resolve);
-        let source = match (&d.path, &d.train) {
-            (Some(p), None) => {
-                if d.dev.is_some() || d.test.is_some() {
-                    return Err(err("data.path", "give either data.path (split by [split]) or data.train/dev/test, not both".into()));
-                }
-                DataSource::Single(p.clone())
-            }
-            (None, Some(t)) => DataSource::Files {
-                train: t.clone(),
-                dev: d.dev.clone(),
-                test: d.test.clone(),
-            },
-            (Some(_), Some(_)) => {
-                return Err(err("data.path", "give either data.path or data.train, not both".into()))
-            }
-            (None, None) => {
-                return Err(err("data.path", "no data: set data.path (one file to split) or data.train (with optional data.dev and data.test)".into()))
-            }
-        };
-        if !["auto", "csv", "tsv", "jsonl", "ndjson", "parquet"].contains(&d.format.as_str()) {
-            return Err(err(
-                "data.format",
-                format!(
-                    "expected auto, csv, tsv, jsonl or parquet, got `{}`",
-                    d.format
-                ),
-            ));
-        }
-        let delimiter =
-            super::sources::parse_delimiter(&d.delimiter).map_err(|m| err("data.delimiter", m))?;
-        if d.text_column.trim().is_empty() {
-            return Err(err("data.text_column", "must name the text column".into()));
-        }
+        let (source, delimiter) = validate_data(&mut self.data, &resolve, &err)?;
 
         // [split]
         validate_split(&self.split, &err)?;
@@ -146,6 +109,53 @@ impl Config {
             sources,
         })
     }
+}
+
+/// `[data]`: paths resolved against the config's folder, where the rows come from (one file
+/// to split, or train/dev/test files), the format and the delimiter.
+fn validate_data(
+    d: &mut super::DataConfig,
+    resolve: &dyn Fn(&Path) -> std::path::PathBuf,
+    err: &dyn Fn(&str, String) -> Error,
+) -> Result<(DataSource, Option<u8>)> {
+    d.path = d.path.as_deref().map(resolve);
+    d.train = d.train.as_deref().map(resolve);
+    d.dev = d.dev.as_deref().map(resolve);
+    d.test = d.test.as_deref().map(resolve);
+    let source = match (&d.path, &d.train) {
+        (Some(p), None) => {
+            if d.dev.is_some() || d.test.is_some() {
+                return Err(err("data.path", "give either data.path (split by [split]) or data.train/dev/test, not both".into()));
+            }
+            DataSource::Single(p.clone())
+        }
+        (None, Some(t)) => DataSource::Files {
+            train: t.clone(),
+            dev: d.dev.clone(),
+            test: d.test.clone(),
+        },
+        (Some(_), Some(_)) => {
+            return Err(err("data.path", "give either data.path or data.train, not both".into()))
+        }
+        (None, None) => {
+            return Err(err("data.path", "no data: set data.path (one file to split) or data.train (with optional data.dev and data.test)".into()))
+        }
+    };
+    if !["auto", "csv", "tsv", "jsonl", "ndjson", "parquet"].contains(&d.format.as_str()) {
+        return Err(err(
+            "data.format",
+            format!(
+                "expected auto, csv, tsv, jsonl or parquet, got `{}`",
+                d.format
+            ),
+        ));
+    }
+    let delimiter =
+        super::sources::parse_delimiter(&d.delimiter).map_err(|m| err("data.delimiter", m))?;
+    if d.text_column.trim().is_empty() {
+        return Err(err("data.text_column", "must name the text column".into()));
+    }
+    Ok((source, delimiter))
 }
 
 /// `[split]`: fractions that leave rows for training.

@@ -12,6 +12,7 @@ mod run;
 mod save;
 pub mod schedule;
 mod state;
+mod stop;
 mod summary;
 
 use crate::checkpoint::{sha256_file, DataFile, PipelineFile, TaskLabels, FORMAT_VERSION};
@@ -164,19 +165,6 @@ pub fn resume(run_dir: &Path, opts: &TrainOptions) -> Result<TrainSummary> {
     })
 }
 
-pub fn select_device(device: crate::config::Device) -> Result<candle_core::Device> {
-    use crate::config::Device as D;
-    match device {
-        D::Cpu => Ok(candle_core::Device::Cpu),
-        D::Cuda => candle_core::Device::new_cuda(0).map_err(|e| {
-            Error::Input(format!(
-                "train.device = \"cuda\": {e} (build with `cargo build --release --features cuda`)"
-            ))
-        }),
-        D::Auto => Ok(candle_core::Device::cuda_if_available(0)?),
-    }
-}
-
 fn build_ctx(cfg: LoadedConfig, quiet: bool) -> Result<Ctx> {
     let v = &cfg.valid;
     if v.raw.train.threads > crate::runtime::cores() {
@@ -192,7 +180,7 @@ fn build_ctx(cfg: LoadedConfig, quiet: bool) -> Result<Ctx> {
     }
     // The pool `train`/`resume` installed (runtime::with_threads).
     let threads = rayon::current_num_threads();
-    let device = select_device(v.device)?;
+    let device = crate::runtime::select_device(v.device)?;
     let corpus = load_corpus(v)?;
     let train_split = corpus
         .split(Part::Train)

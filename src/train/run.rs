@@ -5,6 +5,7 @@ use super::loss::cross_entropy;
 use super::save::{flush_best, save_checkpoint, snapshot, Best};
 use super::schedule::{learning_rate, EarlyStopping};
 use super::state::{self, LoopState};
+use super::stop::{self, EvalSchedule};
 use super::{Ctx, TrainOptions, TrainSummary};
 use crate::checkpoint;
 use crate::data::Example;
@@ -16,7 +17,6 @@ use crate::rng::SeededRng;
 use crate::text::Features;
 use candle_core::Tensor;
 use std::collections::BTreeMap;
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 const SHUFFLE_STREAM: u64 = 0x5407;
@@ -52,6 +52,11 @@ pub fn run(mut ctx: Ctx, mut st: LoopState, opts: &TrainOptions) -> Result<Train
         format!("{}.macro_f1", v.tasks[0].name)
     } else {
         t.early_stopping_metric.clone()
+    };
+    let evals = EvalSchedule {
+        every: t.eval_every,
+        steps_per_epoch,
+        total,
     };
     let mut early = st
         .early
@@ -107,13 +112,7 @@ pub fn run(mut ctx: Ctx, mut st: LoopState, opts: &TrainOptions) -> Result<Train
                 ),
             );
 
-            let epoch_end = st.pos == steps_per_epoch || st.step == total;
-            let eval_now = if t.eval_every > 0 {
-                st.step.is_multiple_of(t.eval_every) || st.step == total
-            } else {
-                epoch_end
-            };
-            if eval_now {
+            if evals.due(st.step, st.pos) {
                 if let Some(dev) = &ctx.dev {
                     let (metrics, dev_loss) = evaluate(&ctx, &dev.0, &dev.1)?;
                     let value = metric_value(&metric, &metrics, dev_loss);
@@ -166,14 +165,7 @@ pub fn run(mut ctx: Ctx, mut st: LoopState, opts: &TrainOptions) -> Result<Train
             if stop_early {
                 break;
             }
-            let interrupted = opts
-                .interrupt
-                .as_ref()
-                .is_some_and(|f| f.load(Ordering::SeqCst))
-                || opts
-                    .stop_after_steps
-                    .is_some_and(|s| steps_here >= s && st.step < total);
-            if interrupted {
+            if stop::interrupted(opts, steps_here, st.step, total) {
                 progress.finish();
                 flush_best(&ctx, &run_dir, &mut best)?;
                 st.early = Some(early.clone());
