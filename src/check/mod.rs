@@ -254,7 +254,7 @@ pub fn check_corpus(cfg: &ValidConfig, corpus: &Corpus) -> CheckReport {
             match r.labels[t].as_deref() {
                 None => missing.push(c.loc(r)),
                 Some(l) => {
-                    let mapped = spec.label_map.get(l).map(String::as_str).unwrap_or(l);
+                    let mapped = spec.mapped(l);
                     if !task.labels.iter().any(|x| x == mapped) {
                         fatal_unknown |= spec.unknown == UnknownPolicy::Error;
                     }

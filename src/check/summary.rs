@@ -19,7 +19,7 @@ pub(super) fn summarise(cfg: &ValidConfig, split: String, records: &[Record]) ->
             let l = r.labels[t]
                 .as_deref()
                 .map(|l| {
-                    let mapped = task.label_map.get(l).map(String::as_str).unwrap_or(l);
+                    let mapped = task.mapped(l);
                     match &task.unknown {
                         UnknownPolicy::Map(to) if !task.labels.iter().any(|x| x == mapped) => {
                             to.clone()

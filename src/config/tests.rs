@@ -330,3 +330,22 @@ fn shipped_configs_validate() {
     }
     assert!(n >= 2);
 }
+
+#[test]
+fn a_raw_label_resolves_through_the_map_then_the_unknown_policy() {
+    let mut task = TaskSpec {
+        name: "stance".into(),
+        column: "stance".into(),
+        labels: vec!["a".into(), "b".into()],
+        label_map: [("1".to_string(), "b".to_string())].into_iter().collect(),
+        unknown: UnknownPolicy::Error,
+        missing: MissingPolicy::Error,
+        weight: 1.0,
+    };
+    assert_eq!(task.mapped("1"), "b");
+    assert_eq!(task.mapped("z"), "z");
+    assert_eq!((task.resolve("a"), task.resolve("1")), (Some(0), Some(1)));
+    assert_eq!(task.resolve("z"), None);
+    task.unknown = UnknownPolicy::Map("a".into());
+    assert_eq!(task.resolve("z"), Some(0));
+}

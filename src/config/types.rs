@@ -122,6 +122,24 @@ pub struct TaskSpec {
     pub weight: f32,
 }
 
+impl TaskSpec {
+    /// What a raw label names after `label_map` (itself when the map has no entry).
+    pub fn mapped<'a>(&'a self, raw: &'a str) -> &'a str {
+        self.label_map.get(raw).map(String::as_str).unwrap_or(raw)
+    }
+
+    /// The label index a raw value resolves to: through `label_map`, then, for a value that
+    /// is not a label, where `unknown = "map:<label>"` sends it. `None`: an unknown label
+    /// (dropped or refused by `unknown`). The one label resolution every reader uses.
+    pub fn resolve(&self, raw: &str) -> Option<u32> {
+        let position = |l: &str| self.labels.iter().position(|x| x == l).map(|i| i as u32);
+        position(self.mapped(raw)).or_else(|| match &self.unknown {
+            UnknownPolicy::Map(to) => position(to),
+            _ => None,
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ModelKind {
     Bow,

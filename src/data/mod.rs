@@ -217,16 +217,12 @@ pub fn map_label(
             ))),
         };
     };
-    let mapped = task.label_map.get(raw).map(String::as_str).unwrap_or(raw);
-    if let Some(i) = task.labels.iter().position(|l| l == mapped) {
-        return Ok(LabelOutcome::Label(i as u32));
+    if let Some(i) = task.resolve(raw) {
+        return Ok(LabelOutcome::Label(i));
     }
     match &task.unknown {
         UnknownPolicy::Drop => Ok(LabelOutcome::DropRow),
-        UnknownPolicy::Map(l) => Ok(LabelOutcome::Label(
-            task.labels.iter().position(|x| x == l).unwrap_or(0) as u32,
-        )),
-        UnknownPolicy::Error => Err(bad(format!(
+        UnknownPolicy::Error | UnknownPolicy::Map(_) => Err(bad(format!(
             "unknown label `{raw}` for task `{}` (expected one of {:?}; add it to label_map, or set unknown = \"drop\" or \"map:<label>\")",
             task.name, task.labels
         ))),

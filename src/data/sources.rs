@@ -16,7 +16,7 @@ pub(super) fn split_parts(cfg: &ValidConfig, task: &TaskSpec, records: &[Record]
         .map(|r| {
             r.labels[t]
                 .as_deref()
-                .map(|l| task.label_map.get(l).map(String::as_str).unwrap_or(l))
+                .map(|l| task.mapped(l))
                 .unwrap_or("")
                 .to_string()
         })

@@ -5,6 +5,21 @@ use crate::model::Classifier;
 use crate::text::{Features, TextPipeline};
 use candle_core::Result;
 
+/// Index of the largest value (ties: lowest index; NaN never wins). The one argmax every
+/// prediction path uses.
+pub fn argmax(p: &[f32]) -> u32 {
+    p.iter()
+        .enumerate()
+        .fold((0usize, f32::NEG_INFINITY), |best, (i, &v)| {
+            if v > best.1 {
+                (i, v)
+            } else {
+                best
+            }
+        })
+        .0 as u32
+}
+
 /// Probabilities per task, per row, per label (in the task's label order).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Predictions {
@@ -14,21 +29,7 @@ pub struct Predictions {
 impl Predictions {
     /// Index of the most probable label of each row for `task` (ties: lowest index).
     pub fn argmax(&self, task: usize) -> Vec<u32> {
-        self.probs[task]
-            .iter()
-            .map(|p| {
-                p.iter()
-                    .enumerate()
-                    .fold((0usize, f32::NEG_INFINITY), |best, (i, &v)| {
-                        if v > best.1 {
-                            (i, v)
-                        } else {
-                            best
-                        }
-                    })
-                    .0 as u32
-            })
-            .collect()
+        self.probs[task].iter().map(|p| argmax(p)).collect()
     }
 }
 

@@ -89,19 +89,6 @@ pub fn evaluate_rows(
     })
 }
 
-fn argmax(p: &[f32]) -> u32 {
-    p.iter()
-        .enumerate()
-        .fold((0usize, f32::NEG_INFINITY), |b, (i, &v)| {
-            if v > b.1 {
-                (i, v)
-            } else {
-                b
-            }
-        })
-        .0 as u32
-}
-
 /// Gold, predicted and counts for task `t` over `rows` (indices into `all`).
 struct TaskRows<'a> {
     idx: Vec<usize>,
@@ -134,7 +121,7 @@ fn task_rows<'a>(
                 let p = probs.probs[t][s].as_slice();
                 out.idx.push(i);
                 out.gold.push(*g);
-                out.pred.push(argmax(p));
+                out.pred.push(crate::eval::predict::argmax(p));
                 out.probs.push(p);
             }
             Gold::Missing => out.missing += 1,

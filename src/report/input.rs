@@ -6,7 +6,7 @@
 //! become [`Gold::Missing`], labels the model does not know become [`Gold::Unknown`], and both
 //! are counted in the report.
 
-use crate::config::{TaskSpec, UnknownPolicy, ValidConfig};
+use crate::config::{TaskSpec, ValidConfig};
 use crate::data::{read_table, Record};
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -56,16 +56,9 @@ pub fn gold_of(task: &TaskSpec, raw: Option<&str>) -> Gold {
     let Some(raw) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
         return Gold::Missing;
     };
-    let mapped = task.label_map.get(raw).map(String::as_str).unwrap_or(raw);
-    if let Some(i) = task.labels.iter().position(|l| l == mapped) {
-        return Gold::Label(i as u32);
-    }
-    match &task.unknown {
-        UnknownPolicy::Map(l) => match task.labels.iter().position(|x| x == l) {
-            Some(i) => Gold::Label(i as u32),
-            None => Gold::Unknown(raw.to_string()),
-        },
-        _ => Gold::Unknown(raw.to_string()),
+    match task.resolve(raw) {
+        Some(i) => Gold::Label(i),
+        None => Gold::Unknown(raw.to_string()),
     }
 }
 
