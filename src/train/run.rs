@@ -145,7 +145,12 @@ pub fn run(mut ctx: Ctx, mut st: LoopState, opts: &TrainOptions) -> Result<Train
                         best = if st.step == total {
                             None
                         } else {
-                            Some(snapshot(&ctx, st.step, &st.best_dev, seconds)?)
+                            Some(snapshot(
+                                ctx.model.as_ref(),
+                                st.step,
+                                &st.best_dev,
+                                seconds,
+                            )?)
                         };
                         best_at = st.step;
                     }

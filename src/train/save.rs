@@ -4,6 +4,7 @@ use super::Ctx;
 use crate::checkpoint::{self, Manifest, FORMAT_VERSION};
 use crate::error::Result;
 use crate::eval::Metrics;
+use crate::model::Classifier;
 use candle_core::Tensor;
 use std::collections::BTreeMap;
 
@@ -17,14 +18,14 @@ pub(super) struct Best {
     seconds: f64,
 }
 
+/// A copy of `model`'s weights now, which later steps do not change.
 pub(super) fn snapshot(
-    ctx: &Ctx,
+    model: &dyn Classifier,
     step: usize,
     metrics: &BTreeMap<String, Metrics>,
     seconds: f64,
 ) -> Result<Best> {
-    let weights = ctx
-        .model
+    let weights = model
         .named_weights()?
         .into_iter()
         .map(|(k, t)| Ok((k, t.copy()?)))
@@ -102,4 +103,50 @@ pub(super) fn save_checkpoint(
         &ctx.cfg.resolved_toml,
         manifest,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{ModelConfig, ModelKind, TextConfig};
+    use crate::model::{build, ModelSpec};
+    use crate::optim::Optimizer;
+    use crate::text::TextPipeline;
+
+    #[test]
+    fn a_snapshot_of_the_best_weights_does_not_move_with_later_steps() {
+        let pipeline = TextPipeline::fit(&TextConfig::default(), ["talks resumed", "talks failed"]);
+        let spec = ModelSpec {
+            kind: ModelKind::Bow,
+            config: &ModelConfig::default(),
+            pipeline: &pipeline,
+            encoder: None,
+            heads: &[2],
+            seed: 1,
+        };
+        let mut model = build(&spec, &candle_core::Device::Cpu).unwrap();
+        let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let best = snapshot(model.as_ref(), 1, &BTreeMap::new(), 0.0).unwrap();
+        let then: Vec<Vec<f32>> = best.weights.iter().map(|(_, t)| flat(t)).collect();
+        let feats = [pipeline.features("talks resumed")];
+        let refs: Vec<_> = feats.iter().collect();
+        let batch = model.batch(&refs, true).unwrap();
+        let loss = model.forward_t(&batch, true).unwrap()[0].sum_all().unwrap();
+        let grads = loss.backward().unwrap();
+        let vars = crate::model::sorted_vars(model.varmap());
+        let mut opt = Optimizer::new(crate::config::OptimizerKind::AdamW, 0.0, 0.0, vars).unwrap();
+        opt.step_dense(&grads, 0.1, 1.0).unwrap();
+        let g = model.sparse_grad(&batch, &grads).unwrap().unwrap();
+        model.step_sparse(&batch, &g, &opt, 0.1, 1.0);
+        let now = model.named_weights().unwrap();
+        let mut moved = 0;
+        for (((name, kept), (_, current)), then) in best.weights.iter().zip(&now).zip(&then) {
+            assert_eq!(&flat(kept), then, "the snapshot of `{name}` changed");
+            moved += usize::from(&flat(current) != then);
+        }
+        assert!(
+            moved > 0,
+            "the step moved no weight, so the test shows nothing"
+        );
+    }
 }
