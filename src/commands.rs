@@ -30,8 +30,8 @@ pub(crate) fn evaluate(args: cli::EvaluateArgs) -> anyhow::Result<Outcome> {
         label_columns: args.label_columns,
         read: render::table_flags(&args.table)?,
         slice_by: args.slice_by,
-        resamples: args.bootstrap,
-        seed: args.seed,
+        resamples: args.resampling.bootstrap,
+        seed: args.resampling.seed,
     };
     let (ev, files) = evaluate_file(&req)?;
     let failures = stancekit::report::gate::check(&ev.report, &bars)?;
@@ -146,6 +146,32 @@ pub(crate) fn train(args: cli::TrainArgs) -> anyhow::Result<Outcome> {
     match args.json {
         true => out!("{}\n", serde_json::to_string_pretty(&summary)?),
         false => out!("{}", summary.render()),
+    }
+    Ok(Outcome::Ok)
+}
+
+pub(crate) fn agreement(args: cli::AgreementArgs) -> anyhow::Result<Outcome> {
+    use stancekit::agreement::{agreement, render, write_disagreements, AgreementOptions};
+    if let Some(out) = &args.disagreements {
+        stancekit::guard::Protected::new()
+            .file(&args.input)
+            .check("--disagreements", out)?;
+    }
+    let opts = AgreementOptions {
+        item_column: args.item_column.clone(),
+        annotator_column: args.annotator_column.clone(),
+        label_columns: args.label_columns.clone(),
+        read: render::table_flags(&args.table)?,
+        resamples: args.resampling.bootstrap,
+        seed: args.resampling.seed,
+    };
+    let (report, disagreements) = agreement(&args.input, &opts)?;
+    if let Some(out) = &args.disagreements {
+        write_disagreements(out, &disagreements)?;
+    }
+    match args.json {
+        true => out!("{}\n", serde_json::to_string_pretty(&report)?),
+        false => out!("{}", render(&report)),
     }
     Ok(Outcome::Ok)
 }

@@ -3,6 +3,7 @@
 //!
 //! The library holds all logic; the `stancekit` binary only parses arguments and prints.
 
+pub mod agreement;
 pub mod check;
 pub mod checkpoint;
 pub mod classify;

@@ -92,6 +92,9 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
             }
             Ok(Outcome::Ok)
         }
+        Command::Data {
+            command: DataCommand::Agreement(args),
+        } => commands::agreement(args),
         Command::Config { command } => match command {
             ConfigCommand::Init { out: None, .. } => {
                 out!("{REFERENCE_CONFIG}");

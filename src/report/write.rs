@@ -49,20 +49,7 @@ fn write_predictions(path: &Path, ev: &Evaluation) -> Result<()> {
                 });
                 match scored.map(|s| &ev.probs.probs[t][s]) {
                     Some(p) => {
-                        let best = p
-                            .iter()
-                            .enumerate()
-                            .fold(
-                                (0, f32::NEG_INFINITY),
-                                |b, (i, &v)| {
-                                    if v > b.1 {
-                                        (i, v)
-                                    } else {
-                                        b
-                                    }
-                                },
-                            )
-                            .0;
+                        let best = crate::eval::predict::argmax(p) as usize;
                         rec.push(task.labels[best].clone());
                         rec.extend(p.iter().map(|v| format!("{v:.6}")));
                     }

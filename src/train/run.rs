@@ -338,15 +338,7 @@ fn task_metrics(
         for (e, p) in examples.iter().zip(&probs[t]) {
             if let Some(g) = e.labels[t] {
                 gold.push(g);
-                let best = p
-                    .iter()
-                    .enumerate()
-                    .fold(
-                        (0, f32::NEG_INFINITY),
-                        |b, (i, &x)| if x > b.1 { (i, x) } else { b },
-                    )
-                    .0;
-                pred.push(best as u32);
+                pred.push(crate::eval::predict::argmax(p));
                 nll -= f64::from(p[g as usize].max(1e-12)).ln();
                 count += 1;
             }

@@ -1,5 +1,8 @@
 //! Command-line arguments. Parsing only: every command calls into the library.
 
+mod data;
+pub use data::{AgreementArgs, DataCommand};
+
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -55,6 +58,17 @@ pub struct TableArgs {
     /// Read quote characters in csv/tsv input as ordinary text (SST-2 style TSV).
     #[arg(long)]
     pub no_quoting: bool,
+}
+
+/// Bootstrap settings for confidence intervals, the same for every command that reports them.
+#[derive(Debug, Args)]
+pub struct BootstrapArgs {
+    /// Bootstrap resamples for the 95% confidence intervals (0 = none).
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub bootstrap: usize,
+    /// Seed for the bootstrap resamples.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -278,47 +292,6 @@ pub struct TrainArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum DataCommand {
-    /// Report rows, label counts, duplicates, conflicting labels, leakage and lengths.
-    #[command(
-        after_help = "Exits 1 when it finds errors (leakage, conflicting labels, unknown or missing labels);
-warnings (duplicates, empty texts, unused labels) are printed without failing.
-
-Examples:
-  stancekit data check --config configs/diplomatic.toml
-  stancekit data check --config configs/plv-plover15-bow.toml --json > plv-check.json"
-    )]
-    Check {
-        #[command(flatten)]
-        source: ConfigSource,
-        /// Print the report as JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Convert a public corpus into stancekit's canonical CSV.
-    #[command(after_help = "Examples:
-  stancekit data import plv --from ../shared/datasets/plv/train.tsv --out data/plv.csv
-  stancekit data import sst2 --from ../shared/datasets/sst2/dev.tsv --out data/sst2-dev.csv
-  stancekit data import newsmtsc --from ../shared/datasets/newsmtsc/train.jsonl --out data/newsmtsc.csv")]
-    Import(ImportArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct ImportArgs {
-    /// Corpus: plv, kil-quadclass, kil-relevance, newsmtsc or sst2 (label maps: datasets/CATALOG.md).
-    pub corpus: String,
-    /// The corpus file as distributed.
-    #[arg(long, value_name = "PATH")]
-    pub from: PathBuf,
-    /// The canonical CSV to write (id, group, text, one column per task).
-    #[arg(long, value_name = "FILE")]
-    pub out: PathBuf,
-    /// Print the import summary as JSON.
-    #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Write a fully commented config in which every key is explained.
     #[command(after_help = "Examples:
@@ -364,12 +337,8 @@ pub struct EvaluateArgs {
     pub label_columns: Vec<String>,
     #[command(flatten)]
     pub table: TableArgs,
-    /// Bootstrap resamples for the 95% confidence intervals (0 = none).
-    #[arg(long, default_value_t = 1000, value_name = "N")]
-    pub bootstrap: usize,
-    /// Seed for the bootstrap resamples.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    #[command(flatten)]
+    pub resampling: BootstrapArgs,
     /// Also report metrics per value of this column.
     #[arg(long, value_name = "COLUMN")]
     pub slice_by: Option<String>,
