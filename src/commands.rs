@@ -175,3 +175,45 @@ pub(crate) fn agreement(args: cli::AgreementArgs) -> anyhow::Result<Outcome> {
     }
     Ok(Outcome::Ok)
 }
+
+pub(crate) fn select(args: cli::SelectArgs) -> anyhow::Result<Outcome> {
+    use cli::{ExportArg, StrategyArg};
+    use stancekit::select::{render, select, Export, SelectOptions, Strategy};
+    let model = stancekit::checkpoint::load(&args.model, &candle_core::Device::Cpu)?;
+    let mut guard = model.protected().file(&args.input);
+    for f in &args.exclude {
+        guard = guard.file(f);
+    }
+    for f in model.config.data_files() {
+        guard = guard.file(&f);
+    }
+    guard.check("--output", &args.output)?;
+    let opts = SelectOptions {
+        n: args.n,
+        strategy: match args.strategy {
+            StrategyArg::Margin => Strategy::Margin,
+            StrategyArg::Entropy => Strategy::Entropy,
+            StrategyArg::Random => Strategy::Random,
+            StrategyArg::Diverse => Strategy::Diverse,
+        },
+        task: args.task.clone(),
+        stratify: args.stratify,
+        text_column: args.text_column.clone(),
+        id_column: args.id_column.clone(),
+        exclude: args.exclude.clone(),
+        read: render::table_flags(&args.table)?,
+        seed: args.seed,
+        to: match args.to {
+            ExportArg::Csv => Export::Csv,
+            ExportArg::LabelStudio => Export::LabelStudio,
+            ExportArg::Prodigy => Export::Prodigy,
+            ExportArg::Argilla => Export::Argilla,
+        },
+    };
+    let summary = select(&model, &args.input, &args.output, &opts)?;
+    match args.json {
+        true => out!("{}\n", serde_json::to_string_pretty(&summary)?),
+        false => out!("{}", render(&summary)),
+    }
+    Ok(Outcome::Ok)
+}

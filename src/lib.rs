@@ -21,6 +21,7 @@ pub mod report;
 pub mod rng;
 pub mod runtime;
 pub mod segment;
+pub mod select;
 pub mod table;
 pub mod tensors;
 pub mod text;

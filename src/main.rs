@@ -126,6 +126,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Compare(args) => commands::compare(args),
         Command::Classify(args) => commands::classify(args),
         Command::Segment(args) => commands::segment(args),
+        Command::Select(args) => commands::select(args),
         Command::Bundle { checkpoint } => {
             let to = stancekit::checkpoint::bundle_encoder(&checkpoint)?;
             out!("encoder bundled into {}\n", to.display());

@@ -1,7 +1,9 @@
 //! Command-line arguments. Parsing only: every command calls into the library.
 
 mod data;
+mod select;
 pub use data::{AgreementArgs, DataCommand};
+pub use select::{ExportArg, SelectArgs, StrategyArg};
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -233,6 +235,9 @@ Examples:
     /// Split article bodies into statements, one row per sentence.
     #[command(after_help = SEGMENT_HELP)]
     Segment(SegmentArgs),
+    /// Choose the unlabelled rows most worth annotating next, with the model's predictions.
+    #[command(after_help = select::SELECT_HELP)]
+    Select(SelectArgs),
     /// Copy a pretrained model's encoder into its checkpoint, so it loads without the
     /// original encoder folder (checked against the hashes recorded at training time).
     #[command(after_help = "Examples:

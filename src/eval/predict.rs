@@ -53,6 +53,51 @@ pub fn predict_features(
     feats: &[Features],
     batch_size: usize,
 ) -> Result<Predictions> {
+    let mut probs: Vec<Vec<Vec<f32>>> = Vec::new();
+    in_batches(model, feats, batch_size, |chunk, batch| {
+        let logits = model.forward_t(batch, false)?;
+        if probs.is_empty() {
+            probs = vec![vec![Vec::new(); feats.len()]; logits.len()];
+        }
+        for (t, l) in logits.iter().enumerate() {
+            let p = candle_nn::ops::softmax_last_dim(l)?.to_device(&candle_core::Device::Cpu)?;
+            for (&i, row) in chunk.iter().zip(p.to_vec2::<f32>()?) {
+                probs[t][i] = row;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(Predictions { probs })
+}
+
+/// The model's own representation of each text (`Classifier::represent`), in input order,
+/// batched as `predict_features` is.
+pub fn represent_features(
+    model: &dyn Classifier,
+    feats: &[Features],
+    batch_size: usize,
+) -> Result<Vec<Vec<f32>>> {
+    let mut out = vec![Vec::new(); feats.len()];
+    in_batches(model, feats, batch_size, |chunk, batch| {
+        let r = model
+            .represent(batch)?
+            .to_device(&candle_core::Device::Cpu)?;
+        for (&i, row) in chunk.iter().zip(r.to_vec2::<f32>()?) {
+            out[i] = row;
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Run `each(rows, batch)` over `feats` in batches of `batch_size` (sequence models: sorted
+/// by length, at most `SEQUENCE_BATCH` a batch, so padding stays small).
+fn in_batches(
+    model: &dyn Classifier,
+    feats: &[Features],
+    batch_size: usize,
+    mut each: impl FnMut(&[usize], &crate::model::Batch) -> Result<()>,
+) -> Result<()> {
     let order: Vec<usize> = if model.sort_by_length() {
         crate::model::length_order(feats)
     } else {
@@ -63,20 +108,10 @@ pub fn predict_features(
     } else {
         batch_size.max(1)
     };
-    let mut probs: Vec<Vec<Vec<f32>>> = Vec::new();
     for chunk in order.chunks(forward_batch) {
         let refs: Vec<&Features> = chunk.iter().map(|&i| &feats[i]).collect();
         let batch = model.batch(&refs, false)?;
-        let logits = model.forward_t(&batch, false)?;
-        if probs.is_empty() {
-            probs = vec![vec![Vec::new(); feats.len()]; logits.len()];
-        }
-        for (t, l) in logits.iter().enumerate() {
-            let p = candle_nn::ops::softmax_last_dim(l)?.to_device(&candle_core::Device::Cpu)?;
-            for (&i, row) in chunk.iter().zip(p.to_vec2::<f32>()?) {
-                probs[t][i] = row;
-            }
-        }
+        each(chunk, &batch)?;
     }
-    Ok(Predictions { probs })
+    Ok(())
 }

@@ -101,6 +101,34 @@ impl Bow {
     }
 }
 
+impl Bow {
+    /// The weighted bag, through the hidden layer when there is one: what the heads read.
+    fn pooled(&self, batch: &Batch, train: bool) -> Result<Tensor> {
+        let BagInput {
+            local,
+            segment,
+            scale,
+            rows,
+            ..
+        } = bag_of(batch)?;
+        let seed = if train { batch.dropout_seed } else { None };
+        // N-gram dropout: drop whole entries, scaling the rest so the expected sum is kept.
+        let scale = dropout(scale, self.ngram_dropout, seed, 2)?;
+        // Embedding bag: weighted sum over each text's entries, as gather + scaled scatter-add,
+        // so the cost is proportional to the batch's entries, not to batch x unique rows.
+        let entries = rows
+            .as_tensor()
+            .index_select(local, 0)?
+            .broadcast_mul(&scale)?;
+        let zeros = Tensor::zeros((batch.size, self.table.dim), entries.dtype(), &self.device)?;
+        let x = zeros.index_add(segment, &entries, 0)?;
+        match &self.hidden {
+            Some(h) => h.forward(&x)?.relu(),
+            None => Ok(x),
+        }
+    }
+}
+
 impl Classifier for Bow {
     fn batch(&self, feats: &[&Features], train: bool) -> Result<Batch> {
         let n: usize = feats.iter().map(|f| f.bag.len()).sum();
@@ -155,28 +183,8 @@ impl Classifier for Bow {
     }
 
     fn forward_t(&self, batch: &Batch, train: bool) -> Result<Vec<Tensor>> {
-        let BagInput {
-            local,
-            segment,
-            scale,
-            rows,
-            ..
-        } = bag_of(batch)?;
         let seed = if train { batch.dropout_seed } else { None };
-        // N-gram dropout: drop whole entries, scaling the rest so the expected sum is kept.
-        let scale = dropout(scale, self.ngram_dropout, seed, 2)?;
-        // Embedding bag: weighted sum over each text's entries, as gather + scaled scatter-add,
-        // so the cost is proportional to the batch's entries, not to batch x unique rows.
-        let entries = rows
-            .as_tensor()
-            .index_select(local, 0)?
-            .broadcast_mul(&scale)?;
-        let zeros = Tensor::zeros((batch.size, self.table.dim), entries.dtype(), &self.device)?;
-        let mut x = zeros.index_add(segment, &entries, 0)?;
-        if let Some(h) = &self.hidden {
-            x = h.forward(&x)?.relu()?;
-        }
-        x = dropout(&x, self.dropout, seed, 1)?;
+        let x = dropout(&self.pooled(batch, train)?, self.dropout, seed, 1)?;
         match &self.heads {
             Heads::Dense(heads) => apply_heads(heads, &x),
             Heads::Direct(heads) => heads
@@ -184,6 +192,10 @@ impl Classifier for Bow {
                 .map(|(offset, n, bias)| x.narrow(1, *offset, *n)?.broadcast_add(bias))
                 .collect(),
         }
+    }
+
+    fn represent(&self, batch: &Batch) -> Result<Tensor> {
+        self.pooled(batch, false)
     }
 
     fn varmap(&self) -> &VarMap {

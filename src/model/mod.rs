@@ -185,6 +185,18 @@ pub trait Classifier {
         false
     }
 
+    /// The model's own vector for each text of `batch` (`[B, D]`), for grouping similar texts
+    /// (`select --strategy diverse`). By default the tasks' probabilities side by side; models
+    /// override it with the pooled vector their heads read.
+    fn represent(&self, batch: &Batch) -> Result<Tensor> {
+        let probs: Vec<Tensor> = self
+            .forward_t(batch, false)?
+            .iter()
+            .map(candle_nn::ops::softmax_last_dim)
+            .collect::<Result<_>>()?;
+        Tensor::cat(&probs, 1)
+    }
+
     /// The sentence encoder inside this classifier, when its output can be computed ahead
     /// and cached (a frozen pretrained encoder): the embedding cache talks to it alone.
     fn sentence_encoder(&self) -> Option<&dyn SentenceEncoder> {

@@ -209,13 +209,7 @@ impl Classifier for Pretrained {
     }
 
     fn forward_t(&self, batch: &Batch, train: bool) -> candle_core::Result<Vec<Tensor>> {
-        let pooled = match &batch.input {
-            Input::Pooled(p) => p.clone(),
-            Input::Sequence { ids, mask } => self.embed(ids, mask)?,
-            Input::Bag(_) => {
-                candle_core::bail!("pretrained reads token ids or cached embeddings, not bags")
-            }
-        };
+        let pooled = self.represent(batch)?;
         let seed = batch.dropout_seed.filter(|_| train);
         let x = dropout(&pooled, self.dropout, seed, 1)?;
         self.heads
@@ -242,6 +236,16 @@ impl Classifier for Pretrained {
 
     fn sort_by_length(&self) -> bool {
         true
+    }
+
+    fn represent(&self, batch: &Batch) -> candle_core::Result<Tensor> {
+        match &batch.input {
+            Input::Pooled(p) => Ok(p.clone()),
+            Input::Sequence { ids, mask } => self.embed(ids, mask),
+            Input::Bag(_) => {
+                candle_core::bail!("pretrained reads token ids or cached embeddings, not bags")
+            }
+        }
     }
 
     fn sentence_encoder(&self) -> Option<&dyn SentenceEncoder> {

@@ -1,0 +1,182 @@
+//! `stancekit select` through the real binary: what it must never propose, determinism, and
+//! the import files for the annotation tools.
+
+mod common;
+
+use common::{column, model, read, stancekit, text};
+use stancekit::text::dedup_key;
+use std::collections::HashSet;
+use std::fs;
+use std::path::Path;
+
+/// A pool of new texts, training texts written differently, repeats and an empty text.
+fn pool(dir: &Path) -> std::path::PathBuf {
+    let mut body = String::from("id,text\n");
+    let mut n = 0;
+    let mut row = |t: &str| {
+        n += 1;
+        body.push_str(&format!("p{n},\"{t}\"\n"));
+    };
+    for (i, actor) in [
+        "Fiji", "Laos", "Togo", "Niue", "Mali", "Chad", "Iraq", "Cuba",
+    ]
+    .iter()
+    .enumerate()
+    {
+        for verb in ["criticised", "backed", "urged", "hosted"] {
+            row(&format!("{actor} {verb} the plan on day {i}"));
+        }
+    }
+    // Training texts with other case and punctuation: already labelled.
+    row("GHANA condemned the move on day 0!");
+    row("peru   SIGNED the move, on day 1");
+    // Repeats within the pool.
+    row("Fiji criticised the plan on day 0.");
+    row("fiji CRITICISED the plan on day 0");
+    row("");
+    let path = dir.join("pool.csv");
+    fs::write(&path, body).unwrap();
+    path
+}
+
+fn select(dir: &Path, extra: &[&str]) -> std::process::Output {
+    select_to(dir, &dir.join("next.csv"), extra)
+}
+
+fn select_to(dir: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    let m = dir.join("runs/tiny/model-best");
+    let pool = dir.join("pool.csv");
+    let mut args = vec![
+        "select",
+        "-m",
+        m.to_str().unwrap(),
+        "-i",
+        pool.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    stancekit(&args)
+}
+
+#[test]
+fn select_never_proposes_a_training_row_or_a_repeat_whatever_the_strategy() {
+    let dir = tempfile::tempdir().unwrap();
+    model(dir.path());
+    pool(dir.path());
+    let training: HashSet<String> = fs::read_to_string(dir.path().join("tiny.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| dedup_key(l.split(',').nth(1).unwrap()))
+        .collect();
+    for strategy in ["margin", "entropy", "random", "diverse"] {
+        let o = select(
+            dir.path(),
+            &["-n", "1000", "--strategy", strategy, "--json"],
+        );
+        assert!(o.status.success(), "{strategy}: {}", text(&o.stderr));
+        let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(summary["already_labelled"], 2, "{strategy}");
+        assert_eq!(summary["repeats_in_pool"], 2, "{strategy}");
+        assert_eq!(summary["empty_texts"], 1, "{strategy}");
+        let out = read(&dir.path().join("next.csv"));
+        let texts: Vec<String> = column(&out, "text")
+            .into_iter()
+            .map(|t| dedup_key(t.unwrap()))
+            .collect();
+        let distinct: HashSet<&String> = texts.iter().collect();
+        assert_eq!(
+            distinct.len(),
+            texts.len(),
+            "{strategy}: a repeat was proposed"
+        );
+        assert!(
+            texts.iter().all(|t| !training.contains(t)),
+            "{strategy}: a training text was proposed"
+        );
+        let ranks: Vec<&str> = column(&out, "select_rank").into_iter().flatten().collect();
+        assert_eq!(ranks.first(), Some(&"1"));
+        assert_eq!(texts.len(), summary["selected"].as_u64().unwrap() as usize);
+    }
+}
+
+#[test]
+fn the_same_seed_selects_the_same_rows_and_exclude_files_are_respected() {
+    let dir = tempfile::tempdir().unwrap();
+    model(dir.path());
+    pool(dir.path());
+    for strategy in ["margin", "random", "diverse"] {
+        let mut runs = Vec::new();
+        for seed in ["1", "1", "2"] {
+            let o = select(
+                dir.path(),
+                &["-n", "8", "--strategy", strategy, "--seed", seed],
+            );
+            assert!(o.status.success(), "{}", text(&o.stderr));
+            runs.push(fs::read_to_string(dir.path().join("next.csv")).unwrap());
+        }
+        assert_eq!(runs[0], runs[1], "{strategy} is not deterministic");
+        if strategy == "random" {
+            assert_ne!(runs[0], runs[2], "the seed does not change a random sample");
+        }
+    }
+    fs::write(
+        dir.path().join("done.csv"),
+        "text\nFiji backed the plan on day 0\n",
+    )
+    .unwrap();
+    let done = dir.path().join("done.csv");
+    let o = select(
+        dir.path(),
+        &["-n", "1000", "--exclude", done.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = read(&dir.path().join("next.csv"));
+    assert!(column(&out, "text")
+        .iter()
+        .all(|t| dedup_key(t.unwrap()) != dedup_key("Fiji backed the plan on day 0")));
+}
+
+#[test]
+fn label_studio_prodigy_and_argilla_files_carry_the_predictions() {
+    let dir = tempfile::tempdir().unwrap();
+    model(dir.path());
+    pool(dir.path());
+    let out = dir.path().join("next.csv");
+    for to in ["label-studio", "prodigy", "argilla"] {
+        let o = select(dir.path(), &["-n", "5", "--to", to, "--stratify"]);
+        assert!(o.status.success(), "{to}: {}", text(&o.stderr));
+        let body = fs::read_to_string(&out).unwrap();
+        let records: Vec<serde_json::Value> = match to {
+            "prodigy" => body
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect(),
+            _ => serde_json::from_str::<Vec<serde_json::Value>>(&body).unwrap(),
+        };
+        assert_eq!(records.len(), 5, "{to}");
+        let labels = ["condemnation", "cooperation", "invitation"];
+        for r in &records {
+            let stance = match to {
+                "label-studio" => &r["predictions"][0]["result"][0]["value"]["choices"][0],
+                "prodigy" => &r["accept"][0],
+                _ => &r["suggestions"][0]["value"],
+            };
+            assert!(labels.contains(&stance.as_str().unwrap()), "{to}: {r}");
+        }
+    }
+}
+
+#[test]
+fn an_output_over_the_pool_or_the_training_data_is_refused_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    model(dir.path());
+    let pool = pool(dir.path());
+    let before = fs::read_to_string(&pool).unwrap();
+    for target in [pool.clone(), dir.path().join("tiny.csv")] {
+        let o = select_to(dir.path(), &target, &[]);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    }
+    assert_eq!(fs::read_to_string(&pool).unwrap(), before);
+}
