@@ -200,6 +200,7 @@ pub(crate) fn select(args: cli::SelectArgs) -> anyhow::Result<Outcome> {
         stratify: args.stratify,
         text_column: args.text_column.clone(),
         id_column: args.id_column.clone(),
+        segment: args.segment,
         exclude: args.exclude.clone(),
         read: render::table_flags(&args.table)?,
         seed: args.seed,

@@ -180,3 +180,47 @@ fn an_output_over_the_pool_or_the_training_data_is_refused_with_exit_2() {
     }
     assert_eq!(fs::read_to_string(&pool).unwrap(), before);
 }
+
+#[test]
+fn a_pool_of_articles_is_segmented_and_each_statement_is_identified_by_article_and_index() {
+    let dir = tempfile::tempdir().unwrap();
+    model(dir.path());
+    pool(dir.path());
+    fs::write(
+        dir.path().join("articles.csv"),
+        "article_id,body\n\
+         a1,\"Fiji urged talks on day 3. Ghana condemned the move on day 0. Laos hosted a summit.\"\n\
+         a2,\"Togo backed the plan on day 2.\"\n",
+    )
+    .unwrap();
+    let m = dir.path().join("runs/tiny/model-best");
+    let (articles, out) = (dir.path().join("articles.csv"), dir.path().join("next.csv"));
+    let o = stancekit(&[
+        "select",
+        "-m",
+        m.to_str().unwrap(),
+        "-i",
+        articles.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--segment",
+        "--text-column",
+        "body",
+        "--id-column",
+        "article_id",
+        "-n",
+        "10",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(summary["pool_rows"], 4, "four statements in two articles");
+    assert_eq!(
+        summary["already_labelled"], 1,
+        "the training sentence is left out"
+    );
+    let out = read(&dir.path().join("next.csv"));
+    let mut ids: Vec<&str> = column(&out, "statement_id").into_iter().flatten().collect();
+    ids.sort_unstable();
+    assert_eq!(ids, vec!["a1:0", "a1:2", "a2:0"]);
+}

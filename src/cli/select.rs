@@ -16,7 +16,9 @@ pred_<task>_margin, then select_rank and select_score), label-studio (JSON tasks
 Examples:
   stancekit select -m checkpoints/diplomatic-bow/model-best -i pool.csv -o next.csv -n 200
   stancekit select -m checkpoints/diplomatic/model-best -i pool.parquet -o next.json \\
-      --strategy diverse --to label-studio --exclude annotated.csv";
+      --strategy diverse --to label-studio --exclude annotated.csv
+  stancekit select -m checkpoints/diplomatic-bow/model-best -i articles.csv -o next.csv \\
+      --segment --text-column body --id-column article_id";
 
 #[derive(Debug, Args)]
 pub struct SelectArgs {
@@ -48,6 +50,10 @@ pub struct SelectArgs {
     /// the line number).
     #[arg(long, value_name = "COLUMN")]
     pub id_column: Option<String>,
+    /// The pool holds whole articles: split --text-column into statements first (as
+    /// `stancekit segment` does); each is identified as <id>:<statement index>.
+    #[arg(long, requires_all = ["text_column", "id_column"])]
+    pub segment: bool,
     /// A labelled file whose texts must not be proposed again (repeatable).
     #[arg(long, value_name = "FILE")]
     pub exclude: Vec<PathBuf>,

@@ -13,9 +13,10 @@ pub use export::Export;
 pub use strategy::Strategy;
 
 use crate::checkpoint::LoadedModel;
-use crate::data::{load_corpus, read_table};
+use crate::data::{load_corpus, read_table, Table};
 use crate::error::{Error, Result};
 use crate::eval::predict::{argmax, predict_features, represent_features};
+use crate::segment::split_sentences;
 use crate::table::TableFlags;
 use crate::text::{dedup_key, Features};
 use serde::Serialize;
@@ -31,6 +32,9 @@ pub struct SelectOptions {
     pub stratify: bool,
     pub text_column: Option<String>,
     pub id_column: Option<String>,
+    /// The pool holds whole articles: split `text_column` into statements first, each
+    /// identified as `<id_column value>:<statement index>`.
+    pub segment: bool,
     /// More labelled files whose texts must not be proposed (same text column).
     pub exclude: Vec<PathBuf>,
     pub read: TableFlags,
@@ -97,18 +101,23 @@ pub fn select(
                 ))
             })?,
     };
-    let text_column = opts
+    let given_text = opts
         .text_column
         .clone()
         .unwrap_or_else(|| cfg.raw.data.text_column.clone());
-    let table = read_table(input, opts.read.resolve(input)?)?;
+    let mut table = read_table(input, opts.read.resolve(input)?)?;
+    let (mut text_column, mut id_column) = (given_text.clone(), opts.id_column.clone());
+    if opts.segment {
+        let article = id_column
+            .as_deref()
+            .ok_or_else(|| Error::Input("--segment needs --id-column, the article id".into()))?;
+        table = segmented(&table, input, &text_column, article)?;
+        text_column = STATEMENT_TEXT.into();
+        id_column = Some(STATEMENT_ID.into());
+    }
     let text_col = table.column_index(input, &text_column)?;
-    let id_col = match opts
-        .id_column
-        .as_deref()
-        .or(cfg.raw.data.id_column.as_deref())
-    {
-        Some(c) if opts.id_column.is_some() || table.columns.iter().any(|x| x == c) => {
+    let id_col = match id_column.as_deref().or(cfg.raw.data.id_column.as_deref()) {
+        Some(c) if id_column.is_some() || table.columns.iter().any(|x| x == c) => {
             Some(table.column_index(input, c)?)
         }
         _ => None,
@@ -126,7 +135,13 @@ pub fn select(
             )));
         }
     }
-    let known = labelled_texts(model, &text_column, opts)?;
+    // `--exclude` files hold statements: under the pool's text column, or with --segment
+    // (where that column holds articles) under the model's.
+    let exclude_column = match opts.segment {
+        true => &cfg.raw.data.text_column,
+        false => &given_text,
+    };
+    let known = labelled_texts(model, exclude_column, opts)?;
     let mut seen: HashSet<String> = HashSet::new();
     let (mut empty, mut repeats, mut labelled) = (0, 0, 0);
     let mut candidates: Vec<usize> = Vec::new();
@@ -215,6 +230,50 @@ pub fn select(
         to: opts.to,
         predicted,
     })
+}
+
+const STATEMENT_ID: &str = "statement_id";
+const STATEMENT_TEXT: &str = "text";
+
+/// The pool's articles as statements: `statement_id` (`<article>:<index>`), the article id,
+/// `statement_index`, `start`, `end` (character offsets in the body) and `text`.
+fn segmented(table: &Table, input: &Path, body: &str, article: &str) -> Result<Table> {
+    let (b, a) = (
+        table.column_index(input, body)?,
+        table.column_index(input, article)?,
+    );
+    let mut out = Table {
+        columns: [
+            STATEMENT_ID,
+            article,
+            "statement_index",
+            "start",
+            "end",
+            STATEMENT_TEXT,
+        ]
+        .map(String::from)
+        .to_vec(),
+        data: Vec::new(),
+        lines: Vec::new(),
+    };
+    for (row, &line) in table.data.iter().zip(&table.lines) {
+        let id = row[a].clone().unwrap_or_default();
+        for (i, s) in split_sentences(row[b].as_deref().unwrap_or_default())
+            .into_iter()
+            .enumerate()
+        {
+            out.data.push(vec![
+                Some(format!("{id}:{i}")),
+                Some(id.clone()),
+                Some(i.to_string()),
+                Some(s.start.to_string()),
+                Some(s.end.to_string()),
+                Some(s.text),
+            ]);
+            out.lines.push(line);
+        }
+    }
+    Ok(out)
 }
 
 /// Normalised texts the model was trained, tuned or tested on, and those of `--exclude`.
