@@ -247,7 +247,8 @@ Examples:
         #[arg(value_name = "CHECKPOINT")]
         checkpoint: PathBuf,
     },
-    /// Check a corpus before training: counts, duplicates, conflicts, leakage, unknown labels.
+    /// Corpus tools: check a corpus before training, import a public corpus, measure how far
+    /// annotators agree.
     Data {
         #[command(subcommand)]
         command: DataCommand,
