@@ -39,7 +39,10 @@ pub(crate) fn evaluate(args: cli::EvaluateArgs) -> anyhow::Result<Outcome> {
         let v = serde_json::json!({"files": files, "fail_below": failures, "report": ev.report});
         out!("{}\n", serde_json::to_string_pretty(&v)?);
     } else {
-        out!("{}", render::evaluation(&ev.report, &files));
+        out!(
+            "{}",
+            stancekit::report::evaluate::render_summary(&ev.report, &files)
+        );
     }
     Ok(gate_outcome(&failures))
 }

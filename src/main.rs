@@ -88,7 +88,10 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
             write_csv(&imported, &args.from, &args.out)?;
             match args.json {
                 true => out!("{}\n", serde_json::to_string_pretty(&report)?),
-                false => out!("{}", render::import(&report, &args.out)),
+                false => out!(
+                    "{}",
+                    stancekit::data::import_render::render(&report, &args.out)
+                ),
             }
             Ok(Outcome::Ok)
         }

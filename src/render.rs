@@ -1,12 +1,10 @@
-//! The binary's glue: turning parsed arguments into library options, and library results into
-//! the lines it prints. Kept out of `main.rs` so that file stays a plain dispatch.
+//! The binary's glue: turning parsed arguments into library options, and choosing where a
+//! summary goes. The summaries themselves are rendered by the library. Kept out of `main.rs`
+//! so that file stays a plain dispatch.
 
 use crate::cli;
 use stancekit::config::FileFormat;
-use stancekit::report::Report;
-use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
 
 pub const STREAM_NOTICE: &str =
     "interrupt: stopping after this batch; no output file will be left (again to stop at once)";
@@ -83,57 +81,4 @@ pub fn summary(s: &stancekit::classify::Summary, io: &cli::IoArgs) -> anyhow::Re
         std::io::stdout().lock().write_all(out.as_bytes())?;
     }
     Ok(())
-}
-
-pub fn import(r: &stancekit::data::import::ImportReport, out: &Path) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "{}: {} rows in, {} rows written to {}",
-        r.corpus,
-        r.rows_in,
-        r.rows_out,
-        out.display()
-    );
-    if r.duplicates_merged + r.conflicts_dropped > 0 {
-        let _ = writeln!(
-            s,
-            "  {} duplicate rows merged, {} rows dropped for conflicting labels",
-            r.duplicates_merged, r.conflicts_dropped
-        );
-    }
-    if r.skipped > 0 {
-        let _ = writeln!(s, "  {} rows skipped: {}", r.skipped, r.skipped_reason);
-    }
-    for (task, counts) in &r.labels {
-        let parts: Vec<String> = counts.iter().map(|(l, n)| format!("{l}={n}")).collect();
-        let _ = writeln!(s, "  {task}: {}", parts.join("  "));
-    }
-    s
-}
-
-pub fn evaluation(report: &Report, files: &[PathBuf]) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "evaluated {} rows of {} ({} with an empty text); 95% CIs from {} bootstrap resamples (seed {})",
-        report.data.rows,
-        report.data.path,
-        report.data.empty_text,
-        report.bootstrap.resamples,
-        report.bootstrap.seed
-    );
-    for t in &report.tasks {
-        let (m, i) = (&t.metrics, &t.intervals);
-        let _ = writeln!(
-            s,
-            "{:<12} n {:>5}  accuracy {:.4} [{:.4}, {:.4}]  macro-F1 {:.4} [{:.4}, {:.4}]  ECE {:.4}  ({} missing, {} unknown gold)",
-            t.name, t.evaluated, m.accuracy, i.accuracy.low, i.accuracy.high, m.macro_f1,
-            i.macro_f1.low, i.macro_f1.high, t.calibration.ece, t.missing_gold, t.unknown_gold
-        );
-    }
-    for f in files {
-        let _ = writeln!(s, "wrote {}", f.display());
-    }
-    s
 }

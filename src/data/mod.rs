@@ -5,6 +5,7 @@
 //! split into examples with label indices, or fails naming the row.
 
 pub mod import;
+pub mod import_render;
 pub mod read;
 mod sources;
 pub mod split;

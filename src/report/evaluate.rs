@@ -45,3 +45,31 @@ pub fn evaluate_file(req: &EvaluateRequest) -> Result<(Evaluation, Vec<PathBuf>)
     let files = write_report(&req.out, &ev)?;
     Ok((ev, files))
 }
+
+/// The evaluation summary for a terminal: one line per task, then the files written.
+pub fn render_summary(report: &super::Report, files: &[PathBuf]) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "evaluated {} rows of {} ({} with an empty text); 95% CIs from {} bootstrap resamples (seed {})",
+        report.data.rows,
+        report.data.path,
+        report.data.empty_text,
+        report.bootstrap.resamples,
+        report.bootstrap.seed
+    );
+    for t in &report.tasks {
+        let (m, i) = (&t.metrics, &t.intervals);
+        let _ = writeln!(
+            s,
+            "{:<12} n {:>5}  accuracy {:.4} [{:.4}, {:.4}]  macro-F1 {:.4} [{:.4}, {:.4}]  ECE {:.4}  ({} missing, {} unknown gold)",
+            t.name, t.evaluated, m.accuracy, i.accuracy.low, i.accuracy.high, m.macro_f1,
+            i.macro_f1.low, i.macro_f1.high, t.calibration.ece, t.missing_gold, t.unknown_gold
+        );
+    }
+    for f in files {
+        let _ = writeln!(s, "wrote {}", f.display());
+    }
+    s
+}
