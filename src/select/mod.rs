@@ -169,8 +169,11 @@ pub fn select(
     let n = opts.n.min(candidates.len());
     let picked = match (opts.strategy, opts.stratify) {
         (Strategy::Diverse, _) => {
-            let reps = represent_features(model.model.as_ref(), &feats, 256)?;
-            strategy::diverse(&ranked, &reps, n, opts.seed)
+            // Only the most uncertain rows are clustered: represent just those.
+            let shortlist = strategy::shortlist(&ranked, n);
+            let sub: Vec<Features> = shortlist.iter().map(|(i, _)| feats[*i].clone()).collect();
+            let reps = represent_features(model.model.as_ref(), &sub, 256)?;
+            strategy::diverse(&shortlist, &reps, n, opts.seed)
         }
         (_, true) => {
             let labels = model.tasks[task].labels.len();

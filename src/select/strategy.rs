@@ -69,20 +69,19 @@ pub fn rank(strategy: Strategy, probs: &[Vec<f32>], seed: u64) -> Vec<(usize, f3
     order
 }
 
-/// `diverse`: from `ranked` (most uncertain first), cluster the first `pool` candidates'
-/// representations into `n` groups (k-means, seeded k-means++ start) and take each group's
+/// The candidates `diverse` clusters: the 10 x `n` most uncertain of `ranked`.
+pub fn shortlist(ranked: &[(usize, f32)], n: usize) -> Vec<(usize, f32)> {
+    ranked.iter().copied().take(n.saturating_mul(10)).collect()
+}
+
+/// `diverse`: cluster the `shortlist` (most uncertain first; `reps[p]` is the representation
+/// of its `p`-th entry) into `n` groups (k-means, seeded k-means++ start) and take each group's
 /// most uncertain member; the picks come back most uncertain first.
-pub fn diverse(
-    ranked: &[(usize, f32)],
-    reps: &[Vec<f32>],
-    n: usize,
-    seed: u64,
-) -> Vec<(usize, f32)> {
-    let pool: Vec<(usize, f32)> = ranked.iter().copied().take(n.saturating_mul(10)).collect();
+pub fn diverse(pool: &[(usize, f32)], reps: &[Vec<f32>], n: usize, seed: u64) -> Vec<(usize, f32)> {
     if pool.len() <= n {
-        return pool;
+        return pool.to_vec();
     }
-    let points: Vec<&[f32]> = pool.iter().map(|(i, _)| reps[*i].as_slice()).collect();
+    let points: Vec<&[f32]> = reps.iter().map(Vec::as_slice).collect();
     let assignment = kmeans(&points, n, seed);
     let mut best: Vec<Option<usize>> = vec![None; n];
     // `pool` is in uncertainty order: the first member seen of a cluster is its pick.
@@ -227,9 +226,10 @@ mod tests {
             vec![0.0, 0.02],
         ];
         let ranked = vec![(0, 0.1), (1, 0.11), (2, 0.2), (3, 0.3), (4, 0.4)];
-        let picks: Vec<usize> = diverse(&ranked, &reps, 2, 7).iter().map(|r| r.0).collect();
+        let pool = shortlist(&ranked, 2);
+        let picks: Vec<usize> = diverse(&pool, &reps, 2, 7).iter().map(|r| r.0).collect();
         assert_eq!(picks, vec![0, 2]);
-        assert_eq!(diverse(&ranked, &reps, 2, 7), diverse(&ranked, &reps, 2, 7));
+        assert_eq!(diverse(&pool, &reps, 2, 7), diverse(&pool, &reps, 2, 7));
     }
 
     #[test]
