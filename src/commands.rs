@@ -153,6 +153,41 @@ pub(crate) fn train(args: cli::TrainArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Ok)
 }
 
+/// `data import`: a public corpus or an annotation tool's export into the canonical CSV.
+pub(crate) fn import(args: cli::ImportArgs) -> anyhow::Result<Outcome> {
+    use stancekit::data::annotations::{import_annotations, write_coded, TOOLS};
+    use stancekit::data::import::{import, write_csv};
+    stancekit::guard::Protected::new()
+        .file(&args.from)
+        .check("--out", &args.out)?;
+    if TOOLS.contains(&args.corpus.as_str()) {
+        let (coded, report) = import_annotations(&args.corpus, &args.from, &args.tasks)?;
+        write_coded(&coded, &args.out)?;
+        match args.json {
+            true => out!("{}\n", serde_json::to_string_pretty(&report)?),
+            false => out!(
+                "{}",
+                stancekit::data::import_render::render_coded(&report, &args.out)
+            ),
+        }
+        return Ok(Outcome::Ok);
+    }
+    if !args.tasks.is_empty() {
+        let only = "--task applies to annotation exports (label-studio, prodigy, argilla) only";
+        return Err(stancekit::Error::Input(only.into()).into());
+    }
+    let (imported, report) = import(&args.corpus, &args.from)?;
+    write_csv(&imported, &args.from, &args.out)?;
+    match args.json {
+        true => out!("{}\n", serde_json::to_string_pretty(&report)?),
+        false => out!(
+            "{}",
+            stancekit::data::import_render::render(&report, &args.out)
+        ),
+    }
+    Ok(Outcome::Ok)
+}
+
 pub(crate) fn agreement(args: cli::AgreementArgs) -> anyhow::Result<Outcome> {
     use stancekit::agreement::{agreement, render, write_disagreements, AgreementOptions};
     if let Some(out) = &args.disagreements {

@@ -79,22 +79,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         }
         Command::Data {
             command: DataCommand::Import(args),
-        } => {
-            use stancekit::data::import::{import, write_csv};
-            stancekit::guard::Protected::new()
-                .file(&args.from)
-                .check("--out", &args.out)?;
-            let (imported, report) = import(&args.corpus, &args.from)?;
-            write_csv(&imported, &args.from, &args.out)?;
-            match args.json {
-                true => out!("{}\n", serde_json::to_string_pretty(&report)?),
-                false => out!(
-                    "{}",
-                    stancekit::data::import_render::render(&report, &args.out)
-                ),
-            }
-            Ok(Outcome::Ok)
-        }
+        } => commands::import(args),
         Command::Data {
             command: DataCommand::Agreement(args),
         } => commands::agreement(args),

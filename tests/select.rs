@@ -224,3 +224,122 @@ fn a_pool_of_articles_is_segmented_and_each_statement_is_identified_by_article_a
     ids.sort_unstable();
     assert_eq!(ids, vec!["a1:0", "a1:2", "a2:0"]);
 }
+
+/// What an annotation tool exports after two annotators ("ann" and "bob") labelled the tasks
+/// `select` wrote for it: "bob" disagrees on the first task.
+fn annotated(to: &str, records: &[serde_json::Value]) -> String {
+    use serde_json::json;
+    let label = |i: usize, who: &str| match (i, who) {
+        (0, "bob") => "other",
+        _ => "condemnation",
+    };
+    let mut out = Vec::new();
+    for (i, r) in records.iter().enumerate() {
+        match to {
+            "label-studio" => {
+                let mut r = r.clone();
+                r["annotations"] = json!(["ann", "bob"].map(
+                    |who| json!({"completed_by": {"email": who},
+                    "result": [{"from_name": "stance", "to_name": "text", "type": "choices",
+                                "value": {"choices": [label(i, who)]}}]})
+                ));
+                out.push(r);
+            }
+            "prodigy" => {
+                for who in ["ann", "bob"] {
+                    let mut r = r.clone();
+                    r["accept"] = json!([label(i, who)]);
+                    r["answer"] = json!("accept");
+                    r["_annotator_id"] = json!(who);
+                    out.push(r);
+                }
+            }
+            _ => {
+                let mut r = r.clone();
+                let stance = ["ann", "bob"].map(
+                    |who| json!({"user_id": who, "value": label(i, who), "status": "submitted"}),
+                );
+                r["responses"] = json!({ "stance": stance });
+                out.push(r);
+            }
+        }
+    }
+    match to {
+        "prodigy" => out.iter().map(|r| format!("{r}\n")).collect(),
+        _ => serde_json::to_string_pretty(&out).unwrap(),
+    }
+}
+
+#[test]
+fn rows_selected_for_each_annotation_tool_come_back_through_import_ready_for_agreement() {
+    let dir = tempfile::tempdir().unwrap();
+    model(dir.path());
+    pool(dir.path());
+    let next = dir.path().join("next.json");
+    let export = dir.path().join("export.json");
+    let coded = dir.path().join("coded.csv");
+    for to in ["label-studio", "prodigy", "argilla"] {
+        let o = select_to(dir.path(), &next, &["-n", "6", "--to", to]);
+        assert!(o.status.success(), "{to}: {}", text(&o.stderr));
+        let body = fs::read_to_string(&next).unwrap();
+        let records: Vec<serde_json::Value> = match to {
+            "prodigy" => body
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect(),
+            _ => serde_json::from_str(&body).unwrap(),
+        };
+        fs::write(&export, annotated(to, &records)).unwrap();
+        let (e, c) = (export.to_str().unwrap(), coded.to_str().unwrap());
+        let o = stancekit(&[
+            "data", "import", to, "--from", e, "--out", c, "--task", "stance", "--json",
+        ]);
+        assert!(o.status.success(), "{to}: {}", text(&o.stderr));
+        let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(report["rows_out"], 12, "{to}: {report}");
+        assert_eq!(report["items_disagreeing"]["stance"], 1, "{to}: {report}");
+        let t = read(&coded);
+        let ids: HashSet<&str> = column(&t, "id").into_iter().flatten().collect();
+        let selected: HashSet<&str> = records
+            .iter()
+            .map(|r| match to {
+                "label-studio" => r["data"]["id"].as_str().unwrap(),
+                "prodigy" => r["meta"]["id"].as_str().unwrap(),
+                _ => r["id"].as_str().unwrap(),
+            })
+            .collect();
+        assert_eq!(ids, selected, "{to}");
+        let o = stancekit(&[
+            "data",
+            "agreement",
+            "-i",
+            c,
+            "--item-column",
+            "id",
+            "--annotator-column",
+            "annotator",
+            "--label-column",
+            "stance",
+            "--json",
+        ]);
+        assert!(o.status.success(), "{to}: {}", text(&o.stderr));
+        let a: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let alpha = a["tasks"]["stance"]["krippendorff_alpha"].as_f64();
+        assert!(alpha.is_some_and(|x| x < 1.0), "{to}: {a}");
+    }
+}
+
+#[test]
+fn importing_an_export_over_itself_is_refused_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("export.jsonl");
+    fs::write(
+        &export,
+        "{\"text\": \"A\", \"meta\": {\"id\": \"1\"}, \"accept\": [\"other\"]}\n",
+    )
+    .unwrap();
+    let e = export.to_str().unwrap();
+    let o = stancekit(&["data", "import", "prodigy", "--from", e, "--out", e]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(fs::read_to_string(&export).unwrap().contains("other"));
+}

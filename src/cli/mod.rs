@@ -2,7 +2,7 @@
 
 mod data;
 mod select;
-pub use data::{AgreementArgs, DataCommand};
+pub use data::{AgreementArgs, DataCommand, ImportArgs};
 pub use select::{ExportArg, SelectArgs, StrategyArg};
 
 use clap::{Args, Parser, Subcommand};

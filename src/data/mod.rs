@@ -4,6 +4,7 @@
 //! what is really there. `encode` then applies each task's label map and policies and turns a
 //! split into examples with label indices, or fails naming the row.
 
+pub mod annotations;
 pub mod import;
 pub mod import_render;
 pub mod read;
