@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub const FORMAT_VERSION: u32 = 1;
+pub use crate::eval::thresholds::Thresholds;
 pub use crate::layout::{CONFIG, ENCODER_DIR, MANIFEST, PIPELINE, WEIGHTS};
 pub use crate::tensors::{load_tensors, save_tensors, sha256_file, sha256_hex};
 
@@ -60,6 +61,9 @@ pub struct PipelineFile {
 pub struct TaskLabels {
     pub name: String,
     pub labels: Vec<String>,
+    /// Per-class decision thresholds tuned on dev (`train.thresholds`); absent: argmax.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thresholds: Option<Thresholds>,
 }
 
 /// A model ready to predict, with everything it was trained with.
@@ -128,6 +132,51 @@ pub fn copy(src: &Path, dir: &Path) -> Result<()> {
             .map_err(|e| Error::io(src.join(name), e))?;
     }
     install(staging.keep(), dir)
+}
+
+/// Store per-task thresholds in the checkpoint at `dir` (its `pipeline.json`, and the
+/// manifest's hash of it), through a staging copy like `save`: the weights are untouched.
+pub fn set_thresholds(dir: &Path, thresholds: &BTreeMap<String, Thresholds>) -> Result<()> {
+    let parent = dir.parent().unwrap_or(Path::new("."));
+    let staging = tempfile::Builder::new()
+        .prefix(".stancekit-ckpt-")
+        .tempdir_in(parent)
+        .map_err(|e| Error::io(parent, e))?;
+    let _registered = crate::runtime::TempGuard::new(staging.path());
+    let s = staging.path();
+    let mut pipeline: PipelineFile = read_json(&dir.join(PIPELINE))?;
+    for task in &mut pipeline.tasks {
+        task.thresholds = thresholds.get(&task.name).cloned();
+    }
+    let pipeline_json = json(&pipeline)?;
+    let mut manifest = read_manifest(dir)?;
+    manifest.pipeline_sha256 = Some(sha256_hex(&pipeline_json));
+    for name in [WEIGHTS, CONFIG] {
+        std::fs::copy(dir.join(name), s.join(name)).map_err(|e| Error::io(dir.join(name), e))?;
+    }
+    copy_tree(&dir.join(ENCODER_DIR), &s.join(ENCODER_DIR))?;
+    crate::io::write_atomic(&s.join(PIPELINE), &pipeline_json)?;
+    crate::io::write_atomic(&s.join(MANIFEST), &json(&manifest)?)?;
+    install(staging.keep(), dir)
+}
+
+/// Copy a folder's files and subfolders (a bundled encoder); nothing when `src` is absent.
+fn copy_tree(src: &Path, dst: &Path) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(src) else {
+        return Ok(());
+    };
+    std::fs::create_dir_all(dst).map_err(|e| Error::io(dst, e))?;
+    for e in entries {
+        let e = e.map_err(|err| Error::io(src, err))?;
+        let (from, to) = (e.path(), dst.join(e.file_name()));
+        match from.is_dir() {
+            true => copy_tree(&from, &to)?,
+            false => {
+                std::fs::copy(&from, &to).map_err(|err| Error::io(&from, err))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Move a complete staged folder to `dir`, replacing what was there only at the last moment.

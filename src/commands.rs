@@ -32,6 +32,7 @@ pub(crate) fn evaluate(args: cli::EvaluateArgs) -> anyhow::Result<Outcome> {
         slice_by: args.slice_by,
         resamples: args.resampling.bootstrap,
         seed: args.resampling.seed,
+        thresholds: args.thresholds == cli::ThresholdsArg::Stored,
     };
     let (ev, files) = evaluate_file(&req)?;
     let failures = stancekit::report::gate::check(&ev.report, &bars)?;
@@ -86,6 +87,7 @@ fn classify_on_pool(args: &cli::ClassifyArgs) -> anyhow::Result<Outcome> {
             probs: args.probs,
             top_k: args.top_k,
             abstain_below: args.abstain_below,
+            ignore_thresholds: args.thresholds == cli::ThresholdsArg::None,
         },
         segment: match (args.segment, &args.text_column, &args.id_column) {
             (true, Some(t), Some(id)) => Some(SegmentOptions {

@@ -218,6 +218,7 @@ fn a_saved_model_predicts_like_the_model_in_memory_and_batched_equals_unbatched(
                 .map(|t| checkpoint::TaskLabels {
                     name: t.name.clone(),
                     labels: t.labels.clone(),
+                    thresholds: None,
                 })
                 .collect(),
             text: pipeline.clone(),

@@ -3,13 +3,13 @@
 //! on plain numbers.
 
 use crate::checkpoint::TaskLabels;
+use crate::eval::thresholds::decide;
 use crate::table::Cell;
 use crate::table::ColKind;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// The label written when the top probability is under `--abstain-below`.
-pub const ABSTAIN: &str = "abstain";
+pub use crate::eval::thresholds::ABSTAIN;
 
 #[derive(Debug, Clone, Default)]
 pub struct LabelOptions {
@@ -18,6 +18,8 @@ pub struct LabelOptions {
     /// `<task>_top<k>` and `<task>_top<k>_p` for k = 1..=top_k.
     pub top_k: usize,
     pub abstain_below: Option<f32>,
+    /// Ignore the checkpoint's per-class thresholds (`--thresholds none`).
+    pub ignore_thresholds: bool,
 }
 
 /// Counts per task for the end summary.
@@ -61,20 +63,22 @@ pub fn push_task_cells(
     order.sort_by(|&a, &b| p[b].total_cmp(&p[a]));
     let top = order.first().map_or(0.0, |&i| p[i]);
     let second = order.get(1).map_or(0.0, |&i| p[i]);
-    let abstain = opts.abstain_below.is_some_and(|t| top < t);
-    let label = if abstain {
-        counts.abstained += 1;
-        ABSTAIN.to_string()
-    } else {
-        order
-            .first()
-            .and_then(|&i| task.labels.get(i))
-            .cloned()
-            .unwrap_or_default()
+    // Stored thresholds may pass over the top label for the next eligible one, or abstain.
+    let chosen = match (&task.thresholds, opts.ignore_thresholds) {
+        (Some(t), false) => decide(p, &t.values).map(|i| i as usize),
+        _ => order.first().copied(),
+    };
+    let abstain = chosen.is_none() || opts.abstain_below.is_some_and(|t| top < t);
+    let (label, score) = match chosen {
+        Some(i) if !abstain => (task.labels.get(i).cloned().unwrap_or_default(), p[i]),
+        _ => {
+            counts.abstained += 1;
+            (ABSTAIN.to_string(), top)
+        }
     };
     *counts.labels.entry(label.clone()).or_default() += 1;
     out.push(Cell::Text(label));
-    out.push(Cell::float(top));
+    out.push(Cell::float(score));
     out.push(Cell::float(top - second));
     if opts.probs {
         out.extend(p.iter().map(|&v| Cell::float(v)));
@@ -104,6 +108,7 @@ mod tests {
         TaskLabels {
             name: "stance".into(),
             labels: vec!["a".into(), "b".into(), "c".into()],
+            thresholds: None,
         }
     }
 
@@ -122,6 +127,29 @@ mod tests {
         assert_eq!(out[1], Cell::float(0.5));
         assert_eq!(out[2], Cell::float(0.5 - 0.3));
         assert_eq!(counts.labels["b"], 1);
+    }
+
+    #[test]
+    fn stored_thresholds_pass_over_an_unsure_top_label_or_abstain_unless_ignored() {
+        let mut t = task();
+        t.thresholds = Some(crate::eval::thresholds::Thresholds {
+            objective: "f1".into(),
+            values: vec![0.1, 0.6, 0.9],
+        });
+        let run = |p: &[f32], ignore: bool| {
+            let opts = LabelOptions {
+                ignore_thresholds: ignore,
+                ..Default::default()
+            };
+            let (mut counts, mut out) = (TaskCounts::default(), Vec::new());
+            push_task_cells(&t, p, &opts, &mut counts, &mut out);
+            (out[0].clone(), out[1].clone(), counts.abstained)
+        };
+        let (label, score, _) = run(&[0.3, 0.5, 0.2], false);
+        assert_eq!(label, Cell::Text("a".into()));
+        assert_eq!(score, Cell::float(0.3));
+        assert_eq!(run(&[0.05, 0.5, 0.45], false).2, 1);
+        assert_eq!(run(&[0.3, 0.5, 0.2], true).0, Cell::Text("b".into()));
     }
 
     #[test]
@@ -147,7 +175,7 @@ mod tests {
         let opts = LabelOptions {
             probs: true,
             top_k: 2,
-            abstain_below: None,
+            ..Default::default()
         };
         let names: Vec<String> = task_columns(&task(), &opts)
             .into_iter()

@@ -9,9 +9,12 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 const CLASSIFY_HELP: &str = "\
-Output: every input column in its order, then per task `<task>` (label), `<task>_score` (top
-probability), `<task>_margin` (top-1 minus top-2), the --probs / --top-k columns, and `status`:
-ok, empty_text (no label; the row is kept) or truncated (text cut at the model's max_tokens).
+Output: every input column in its order, then per task `<task>` (label), `<task>_score` (the
+label's probability: the top one, unless stored per-class thresholds chose another; for
+`abstain`, the top one), `<task>_margin` (top-1 minus top-2), the --probs / --top-k columns,
+and `status`: ok, empty_text (no label; the row is kept) or truncated (text cut at the model's
+max_tokens). A checkpoint trained with `train.thresholds` labels a row `abstain` when no label
+reaches its threshold (--thresholds none: argmax).
 Output row N is input row N; the run ends by checking rows in = rows out (+ rejected).
 The output is written to a temporary file and renamed in at the end: on an error or a signal
 (INT, TERM, HUP, QUIT) no partial file is left. No output may resolve to the input, the model's
@@ -45,6 +48,13 @@ pub enum FormatArg {
     Tsv,
     Jsonl,
     Parquet,
+}
+
+/// Whether stored per-class thresholds apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ThresholdsArg {
+    Stored,
+    None,
 }
 
 /// How to read a table file: the same options for every command that reads one. A file's
@@ -139,6 +149,10 @@ pub struct ClassifyArgs {
     /// Write the label `abstain` when the top probability is under P.
     #[arg(long, value_name = "P")]
     pub abstain_below: Option<f32>,
+    /// `stored`: apply the per-class thresholds the checkpoint holds (`train.thresholds`);
+    /// rows whose labels are all under their thresholds get `abstain`. `none`: argmax.
+    #[arg(long, value_enum, default_value = "stored")]
+    pub thresholds: ThresholdsArg,
     /// CPU threads (default: all cores).
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub threads: usize,
@@ -348,6 +362,10 @@ pub struct EvaluateArgs {
     /// Also report metrics per value of this column.
     #[arg(long, value_name = "COLUMN")]
     pub slice_by: Option<String>,
+    /// `stored`: report the metrics before and after the checkpoint's per-class thresholds, and
+    /// add the thresholded label to predictions.csv. `none`: leave them out.
+    #[arg(long, value_enum, default_value = "stored")]
+    pub thresholds: ThresholdsArg,
     /// Exit 1 when a metric is below a bar, e.g. macro_f1=0.80 or stance.macro_f1=0.8 (repeatable).
     #[arg(long = "fail-below", value_name = "METRIC=VALUE")]
     pub fail_below: Vec<String>,

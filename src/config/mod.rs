@@ -22,7 +22,7 @@ pub use sources::{SourceConfig, SourceSpec};
 pub use types::{
     clean_path, BagNorm, ClassWeightSpec, DataSource, Device, EncoderMode, FileFormat,
     MissingPolicy, ModelKind, Normalize, OptimizerKind, Pooling, PretrainedSpec, Schedule,
-    SplitMode, TaskSpec, UnknownPolicy, ValidConfig,
+    SplitMode, TaskSpec, ThresholdTuning, UnknownPolicy, ValidConfig,
 };
 
 use serde::{Deserialize, Serialize};
@@ -287,6 +287,8 @@ pub struct TrainConfig {
     pub patience: usize,
     pub threads: usize,
     pub device: Device,
+    pub thresholds: ThresholdTuning,
+    pub threshold_precision: f64,
 }
 
 impl Default for TrainConfig {
@@ -310,6 +312,8 @@ impl Default for TrainConfig {
             patience: 0,
             threads: 0,
             device: Device::Cpu,
+            thresholds: ThresholdTuning::None,
+            threshold_precision: 0.9,
         }
     }
 }

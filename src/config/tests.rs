@@ -120,6 +120,16 @@ fn every_validation_error_names_its_key_and_expectation() {
             "[0, 1)",
         ),
         (
+            "[train]\nthreshold_precision = 0.0\n",
+            "train.threshold_precision",
+            "(0, 1]",
+        ),
+        (
+            "[train]\nthresholds = \"max\"\n",
+            "train.thresholds",
+            "none, f1 or precision",
+        ),
+        (
             "[train]\noptimizer = \"lbfgs\"\n",
             "train.optimizer",
             "adamw or sgd",

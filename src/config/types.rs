@@ -203,6 +203,19 @@ pub enum Device {
     Auto,
 }
 
+/// Per-class decision thresholds tuned on dev after training (`train.thresholds`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ThresholdTuning {
+    /// Argmax: the most probable label, always.
+    #[default]
+    None,
+    /// Per class, the threshold that maximises the class's dev F1.
+    F1,
+    /// Per class, the lowest threshold whose dev precision reaches `train.threshold_precision`.
+    Precision,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClassWeightSpec {
     None,

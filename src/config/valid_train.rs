@@ -51,6 +51,15 @@ pub(super) fn validate_train(
             format!("expected a value in [0, 1), got {}", t.label_smoothing),
         ));
     }
+    if !(t.threshold_precision > 0.0 && t.threshold_precision <= 1.0) {
+        return Err(err(
+            "train.threshold_precision",
+            format!(
+                "expected a precision in (0, 1], got {}",
+                t.threshold_precision
+            ),
+        ));
+    }
     let (optimizer, schedule, device) = (t.optimizer, t.schedule, t.device);
     if !t.early_stopping_metric.is_empty() {
         let ok = t

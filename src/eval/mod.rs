@@ -3,6 +3,7 @@
 
 pub mod metrics;
 pub mod predict;
+pub mod thresholds;
 
 pub use metrics::{ClassMetrics, Metrics};
 pub use predict::{predict, Predictions};

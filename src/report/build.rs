@@ -20,6 +20,9 @@ pub struct ReportSettings {
     pub resamples: usize,
     pub seed: u64,
     pub slice_by: Option<String>,
+    /// Report the checkpoint's stored per-class thresholds (before/after); false for
+    /// `--thresholds none`.
+    pub thresholds: bool,
 }
 
 /// A report with the per-row predictions behind it (for `predictions.csv`).
@@ -80,6 +83,10 @@ pub fn evaluate_rows(
         slice_by: settings.slice_by.clone(),
         slices,
         training_curve,
+        thresholds: match settings.thresholds {
+            true => super::thresholds::reports(&model.tasks, &input.rows, &scored, &probs),
+            false => Vec::new(),
+        },
     };
     Ok(Evaluation {
         report,
@@ -242,6 +249,7 @@ mod tests {
         let tasks = vec![TaskLabels {
             name: "stance".into(),
             labels: vec!["a".into(), "b".into()],
+            thresholds: None,
         }];
         let rows = vec![
             row(Some("one"), Gold::Label(0), Some("x")), // predicted a: right
@@ -266,6 +274,7 @@ mod tests {
 
     fn settings(slice: bool) -> ReportSettings {
         ReportSettings {
+            thresholds: true,
             resamples: 50,
             seed: 0,
             slice_by: slice.then(|| "source".to_string()),

@@ -20,6 +20,8 @@ pub struct EvaluateRequest {
     pub slice_by: Option<String>,
     pub resamples: usize,
     pub seed: u64,
+    /// Report the stored per-class thresholds (`--thresholds stored`).
+    pub thresholds: bool,
 }
 
 /// Run an evaluation and write its four files; returns the evaluation and the files.
@@ -37,6 +39,7 @@ pub fn evaluate_file(req: &EvaluateRequest) -> Result<(Evaluation, Vec<PathBuf>)
     };
     let input = read_eval_file(&model.config, &req.data, &columns)?;
     let settings = ReportSettings {
+        thresholds: req.thresholds,
         resamples: req.resamples,
         seed: req.seed,
         slice_by: req.slice_by.clone(),
@@ -68,6 +71,7 @@ pub fn render_summary(report: &super::Report, files: &[PathBuf]) -> String {
             i.macro_f1.low, i.macro_f1.high, t.calibration.ece, t.missing_gold, t.unknown_gold
         );
     }
+    s.push_str(&super::thresholds::summary_lines(&report.thresholds));
     for f in files {
         let _ = writeln!(s, "wrote {}", f.display());
     }

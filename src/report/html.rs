@@ -263,6 +263,7 @@ pub fn render(r: &Report) -> String {
     for task in &r.tasks {
         s.push_str(&task_section(task));
     }
+    s.push_str(&super::thresholds::html(&r.thresholds));
     s.push_str(&slices(r));
     s.push_str(&curves(r));
     s.push_str("<h2>Definitions</h2><ul>");

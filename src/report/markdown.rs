@@ -156,6 +156,7 @@ pub fn render(r: &Report) -> String {
             );
         }
     }
+    s.push_str(&super::thresholds::markdown(&r.thresholds));
     if let Some(col) = &r.slice_by {
         let _ = writeln!(s, "\n## Slices by `{}`\n", cell(col));
         s.push_str("| value | task | rows | n | accuracy | macro-F1 | weighted-F1 | missing gold | unknown gold |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n");

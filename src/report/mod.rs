@@ -28,6 +28,7 @@ pub mod input;
 mod markdown;
 pub mod splits;
 mod svg;
+pub mod thresholds;
 pub mod write;
 
 use crate::checkpoint::Manifest;
@@ -165,6 +166,10 @@ pub struct Report {
     pub slice_by: Option<String>,
     pub slices: Vec<Slice>,
     pub training_curve: Vec<CurvePoint>,
+    /// Before/after figures for tasks with stored per-class thresholds (absent with
+    /// `--thresholds none` and in reports written before thresholds existed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thresholds: Vec<thresholds::ThresholdReport>,
 }
 
 /// "1 row", "2 rows".

@@ -41,6 +41,7 @@ pub fn write_split_reports(
 ) -> Result<Vec<PathBuf>> {
     let corpus = load_corpus(cfg)?;
     let settings = ReportSettings {
+        thresholds: true,
         resamples: DEFAULT_RESAMPLES,
         seed: 0,
         slice_by: (!cfg.sources.is_empty()).then(|| "source".to_string()),

@@ -3,8 +3,9 @@
 
 use super::build::Evaluation;
 use super::input::Gold;
-use super::{html, markdown};
+use super::{html, markdown, TaskReport};
 use crate::error::{Error, Result};
+use crate::eval::thresholds::{decide, ABSTAIN};
 use crate::io::{write_atomic, write_atomic_with};
 use std::path::{Path, PathBuf};
 
@@ -27,13 +28,30 @@ pub fn write_report(dir: &Path, ev: &Evaluation) -> Result<Vec<PathBuf>> {
     Ok(paths)
 }
 
-/// One row per input row: id, text, then per task gold, predicted and a probability per label.
+/// The thresholds this report applied to `task`, if any.
+fn thresholds(ev: &Evaluation, task: &TaskReport) -> Option<Vec<f32>> {
+    let r = ev.report.thresholds.iter().find(|r| r.task == task.name)?;
+    task.labels
+        .iter()
+        .map(|l| r.values.get(l).copied())
+        .collect()
+}
+
+fn thresholded(ev: &Evaluation, task: &TaskReport) -> bool {
+    thresholds(ev, task).is_some()
+}
+
+/// One row per input row: id, text, then per task gold, predicted (and thresholded when the
+/// model has thresholds) and a probability per label.
 fn write_predictions(path: &Path, ev: &Evaluation) -> Result<()> {
     let tasks = &ev.report.tasks;
     let mut header = vec!["id".to_string(), "text".to_string()];
     for t in tasks {
         header.push(format!("{}_gold", t.name));
         header.push(format!("{}_pred", t.name));
+        if thresholded(ev, t) {
+            header.push(format!("{}_pred_thresholded", t.name));
+        }
         header.extend(t.labels.iter().map(|l| format!("{}_p_{l}", t.name)));
     }
     write_atomic_with(path, |w| {
@@ -51,9 +69,18 @@ fn write_predictions(path: &Path, ev: &Evaluation) -> Result<()> {
                     Some(p) => {
                         let best = crate::eval::predict::argmax(p) as usize;
                         rec.push(task.labels[best].clone());
+                        if let Some(th) = thresholds(ev, task) {
+                            rec.push(match decide(p, &th) {
+                                Some(i) => task.labels[i as usize].clone(),
+                                None => ABSTAIN.to_string(),
+                            });
+                        }
                         rec.extend(p.iter().map(|v| format!("{v:.6}")));
                     }
-                    None => rec.extend(std::iter::repeat_n(String::new(), 1 + task.labels.len())),
+                    None => {
+                        let n = 1 + usize::from(thresholded(ev, task)) + task.labels.len();
+                        rec.extend(std::iter::repeat_n(String::new(), n))
+                    }
                 }
             }
             out.write_record(&rec)?;

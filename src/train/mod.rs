@@ -14,6 +14,7 @@ pub mod schedule;
 mod state;
 mod stop;
 mod summary;
+pub mod thresholds;
 
 use crate::checkpoint::{sha256_file, DataFile, PipelineFile, TaskLabels, FORMAT_VERSION};
 use crate::config::EncoderMode;
@@ -64,6 +65,8 @@ pub struct TrainSummary {
     pub examples_per_second: f64,
     pub weights_sha256: String,
     pub threads: usize,
+    /// Per task, the thresholds tuned on dev and stored in model-best (`train.thresholds`).
+    pub thresholds: BTreeMap<String, thresholds::TunedTask>,
     /// Report folders written for the dev and test splits (`report-dev/`, `report-test/`),
     /// filled in by `report::write_run_reports`.
     pub reports: Vec<PathBuf>,
@@ -289,6 +292,7 @@ fn build_ctx(cfg: LoadedConfig, quiet: bool) -> Result<Ctx> {
             .map(|t| TaskLabels {
                 name: t.name.clone(),
                 labels: t.labels.clone(),
+                thresholds: None,
             })
             .collect(),
         text: pipeline.clone(),

@@ -220,16 +220,25 @@ pub fn run(mut ctx: Ctx, mut st: LoopState, opts: &TrainOptions) -> Result<Train
     }
     // Test metrics come from the best model as saved (its hash checked on loading). Reports
     // on the dev and test splits are the caller's to write (`report::write_run_reports`).
-    let test = match &ctx.test {
-        Some((ex, feats)) => {
-            let best = checkpoint::load(&best_dir, ctx.model.device())?;
+    let needs_best = ctx.test.is_some() || super::thresholds::objective(&ctx).is_some();
+    let best = match needs_best {
+        true => Some(checkpoint::load(&best_dir, ctx.model.device())?),
+        false => None,
+    };
+    let test = match (&ctx.test, &best) {
+        (Some((ex, feats)), Some(best)) => {
             let probs = predict_features(best.model.as_ref(), feats, EVAL_BATCH)?;
             task_metrics(&ctx, ex, &probs.probs).0
         }
+        _ => BTreeMap::new(),
+    };
+    let thresholds = match &best {
+        Some(best) => super::thresholds::tune_and_store(&ctx, best, &best_dir)?,
         None => BTreeMap::new(),
     };
     let _ = std::fs::remove_dir_all(run_dir.join(super::RESUME_DIR));
     Ok(TrainSummary {
+        thresholds,
         reports: Vec::new(),
         config: Some(v.clone()),
         run_dir,

@@ -43,6 +43,22 @@ impl TrainSummary {
                 );
             }
         }
+        for (task, t) in &self.thresholds {
+            let values: Vec<String> = t
+                .values
+                .iter()
+                .map(|(l, v)| format!("{l} {v:.2}"))
+                .collect();
+            let _ = writeln!(
+                out,
+                "thresholds {task} ({}, stored in model-best): {}; dev macro-F1 {:.4} -> {:.4}, {:.1}% of rows labelled",
+                t.objective,
+                values.join(", "),
+                t.dev_macro_f1_before,
+                t.dev_macro_f1_after,
+                100.0 * t.dev_coverage_after
+            );
+        }
         let _ = writeln!(out, "model-best weights sha256 {}", self.weights_sha256);
         for dir in &self.reports {
             let _ = writeln!(out, "report: {}", dir.join("report.html").display());
