@@ -127,6 +127,9 @@ pub(crate) fn train(args: cli::TrainArgs) -> anyhow::Result<Outcome> {
         stop_after_steps: None,
         bundle: args.bundle,
     };
+    if !args.learning_curve.is_empty() {
+        stancekit::train::learning::check_fractions(&args.learning_curve)?;
+    }
     let (result, run_dir) = match (&args.resume, &args.config) {
         (Some(dir), _) => (resume(dir, &opts), dir.clone()),
         (None, Some(config)) => {
@@ -147,10 +150,29 @@ pub(crate) fn train(args: cli::TrainArgs) -> anyhow::Result<Outcome> {
         }
         other => other?,
     };
+    let curve = match (&args.config, args.learning_curve.is_empty()) {
+        (Some(config), false) => stancekit::train::learning::learning_curve(
+            config,
+            &args.overrides,
+            &args.learning_curve,
+            &summary,
+            &opts,
+        )?,
+        _ => Vec::new(),
+    };
     stancekit::report::splits::write_run_reports(&mut summary)?;
     match args.json {
-        true => out!("{}\n", serde_json::to_string_pretty(&summary)?),
-        false => out!("{}", summary.render()),
+        true => {
+            let mut v = serde_json::to_value(&summary)?;
+            if !curve.is_empty() {
+                v["learning_curve"] = serde_json::to_value(&curve)?;
+            }
+            out!("{}\n", serde_json::to_string_pretty(&v)?)
+        }
+        false => {
+            out!("{}", summary.render());
+            out!("{}", stancekit::train::learning::render(&curve));
+        }
     }
     Ok(Outcome::Ok)
 }

@@ -305,6 +305,16 @@ pub struct TrainArgs {
     /// Print the final summary as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Also train on these nested fractions of the training split (same dev and test), e.g.
+    /// 0.1,0.25,0.5,1.0; runs go under <run>/learning-curve/, and the report plots dev
+    /// macro-F1 against the number of training labels.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "FRACTIONS",
+        conflicts_with = "resume"
+    )]
+    pub learning_curve: Vec<f64>,
     /// kind = "pretrained": copy the encoder into model-best/ and model-last/, so the
     /// checkpoints load without the original encoder folder.
     #[arg(long)]

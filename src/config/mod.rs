@@ -289,6 +289,7 @@ pub struct TrainConfig {
     pub device: Device,
     pub thresholds: ThresholdTuning,
     pub threshold_precision: f64,
+    pub fraction: f64,
 }
 
 impl Default for TrainConfig {
@@ -314,6 +315,7 @@ impl Default for TrainConfig {
             device: Device::Cpu,
             thresholds: ThresholdTuning::None,
             threshold_precision: 0.9,
+            fraction: 1.0,
         }
     }
 }

@@ -120,6 +120,11 @@ fn every_validation_error_names_its_key_and_expectation() {
             "[0, 1)",
         ),
         (
+            "[train]\nfraction = 1.5\n",
+            "train.fraction",
+            "(0, 1]",
+        ),
+        (
             "[train]\nthreshold_precision = 0.0\n",
             "train.threshold_precision",
             "(0, 1]",

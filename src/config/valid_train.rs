@@ -60,6 +60,12 @@ pub(super) fn validate_train(
             ),
         ));
     }
+    if !(t.fraction > 0.0 && t.fraction <= 1.0) {
+        return Err(err(
+            "train.fraction",
+            format!("expected a fraction in (0, 1], got {}", t.fraction),
+        ));
+    }
     let (optimizer, schedule, device) = (t.optimizer, t.schedule, t.device);
     if !t.early_stopping_metric.is_empty() {
         let ok = t

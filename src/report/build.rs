@@ -83,6 +83,11 @@ pub fn evaluate_rows(
         slice_by: settings.slice_by.clone(),
         slices,
         training_curve,
+        learning_curve: model
+            .dir
+            .parent()
+            .map(crate::train::learning::read_curve)
+            .unwrap_or_default(),
         thresholds: match settings.thresholds {
             true => super::thresholds::reports(&model.tasks, &input.rows, &scored, &probs),
             false => Vec::new(),

@@ -186,6 +186,44 @@ fn curves(r: &Report) -> String {
     s
 }
 
+/// Dev macro-F1 against the number of training labels (`train --learning-curve`).
+fn learning(r: &Report) -> String {
+    let pts = &r.learning_curve;
+    if pts.is_empty() {
+        return String::new();
+    }
+    let xs: Vec<usize> = pts.iter().map(|p| p.train_examples).collect();
+    let series: Vec<(String, Vec<Option<f64>>)> = r
+        .tasks
+        .iter()
+        .map(|t| {
+            let dev = pts.iter().map(|p| p.dev_macro_f1.get(&t.name).copied());
+            (t.name.clone(), dev.collect())
+        })
+        .collect();
+    let mut s = String::from("<h2>Learning curve</h2><p class=\"meta\">The same config trained on nested fractions of the training split (same dev split): dev macro-F1 against the number of training labels. A curve still rising at the right means more annotation should pay.</p>");
+    s.push_str(&svg::lines_over(
+        &xs,
+        "training labels",
+        &series,
+        "dev macro-F1",
+    ));
+    let mut rows = Vec::new();
+    for p in pts {
+        let mut row = vec![n(format!("{:.2}", p.fraction)), n(p.train_examples)];
+        for t in &r.tasks {
+            let v = p.dev_macro_f1.get(&t.name).copied().unwrap_or(0.0);
+            row.push(n(format!("{v:.4}")));
+        }
+        rows.push(row);
+    }
+    let mut head = vec!["fraction".to_string(), "labels".to_string()];
+    head.extend(r.tasks.iter().map(|t| format!("{} dev macro-F1", t.name)));
+    let head: Vec<&str> = head.iter().map(String::as_str).collect();
+    s.push_str(&table(&head, &rows));
+    s
+}
+
 fn slices(r: &Report) -> String {
     let Some(col) = &r.slice_by else {
         return String::new();
@@ -266,6 +304,7 @@ pub fn render(r: &Report) -> String {
     s.push_str(&super::thresholds::html(&r.thresholds));
     s.push_str(&slices(r));
     s.push_str(&curves(r));
+    s.push_str(&learning(r));
     s.push_str("<h2>Definitions</h2><ul>");
     for x in &r.definitions {
         let _ = write!(s, "<li>{}</li>", esc(x));

@@ -157,6 +157,23 @@ pub fn render(r: &Report) -> String {
         }
     }
     s.push_str(&super::thresholds::markdown(&r.thresholds));
+    if !r.learning_curve.is_empty() {
+        s.push_str("\n## Learning curve\n\nDev macro-F1 of the same config trained on nested fractions of the training split.\n\n| fraction | labels |");
+        for t in &r.tasks {
+            let _ = write!(s, " {} |", cell(&t.name));
+        }
+        s.push_str("\n|---:|---:|");
+        s.push_str(&"---:|".repeat(r.tasks.len()));
+        s.push('\n');
+        for p in &r.learning_curve {
+            let _ = write!(s, "| {:.2} | {} |", p.fraction, p.train_examples);
+            for t in &r.tasks {
+                let v = p.dev_macro_f1.get(&t.name).copied().unwrap_or(0.0);
+                let _ = write!(s, " {v:.4} |");
+            }
+            s.push('\n');
+        }
+    }
     if let Some(col) = &r.slice_by {
         let _ = writeln!(s, "\n## Slices by `{}`\n", cell(col));
         s.push_str("| value | task | rows | n | accuracy | macro-F1 | weighted-F1 | missing gold | unknown gold |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n");

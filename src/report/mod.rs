@@ -166,6 +166,9 @@ pub struct Report {
     pub slice_by: Option<String>,
     pub slices: Vec<Slice>,
     pub training_curve: Vec<CurvePoint>,
+    /// `train --learning-curve`: the run's points (dev macro-F1 against training labels).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub learning_curve: Vec<crate::train::learning::LearningPoint>,
     /// Before/after figures for tasks with stored per-class thresholds (absent with
     /// `--thresholds none` and in reports written before thresholds existed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -251,8 +251,19 @@ pub fn reliability(bins: &[ReliabilityBin]) -> String {
 
 /// Line chart of named series over training steps; `None` values break nothing, they are skipped.
 pub fn lines(points: &[CurvePoint], series: &[(String, Vec<Option<f64>>)], ylabel: &str) -> String {
+    let xs: Vec<usize> = points.iter().map(|p| p.step).collect();
+    lines_over(&xs, "step", series, ylabel)
+}
+
+/// Line chart of named series over `xs` (steps, or labelled rows for a learning curve).
+pub fn lines_over(
+    xs: &[usize],
+    xlabel: &str,
+    series: &[(String, Vec<Option<f64>>)],
+    ylabel: &str,
+) -> String {
     let (left, top, w, h) = (60.0, 10.0, 460.0, 220.0);
-    let max_step = points.iter().map(|p| p.step).max().unwrap_or(1).max(1) as f64;
+    let max_step = xs.iter().copied().max().unwrap_or(1).max(1) as f64;
     let ymax = series
         .iter()
         .flat_map(|(_, v)| v.iter().flatten())
@@ -265,7 +276,7 @@ pub fn lines(points: &[CurvePoint], series: &[(String, Vec<Option<f64>>)], ylabe
         h + 60.0 + 18.0 * series.len() as f64,
         esc(ylabel)
     );
-    axes(&mut s, &Frame { left, top, w, h }, "step", ylabel, ymax);
+    axes(&mut s, &Frame { left, top, w, h }, xlabel, ylabel, ymax);
     for t in 0..=4 {
         let v = max_step * t as f64 / 4.0;
         text(
@@ -279,14 +290,14 @@ pub fn lines(points: &[CurvePoint], series: &[(String, Vec<Option<f64>>)], ylabe
     }
     for (k, (name, values)) in series.iter().enumerate() {
         let color = PALETTE[k % PALETTE.len()];
-        let pts: Vec<String> = points
+        let pts: Vec<String> = xs
             .iter()
             .zip(values)
-            .filter_map(|(p, v)| {
+            .filter_map(|(&x, v)| {
                 v.map(|v| {
                     format!(
                         "{:.1},{:.1}",
-                        left + p.step as f64 / max_step * w,
+                        left + x as f64 / max_step * w,
                         top + h - v / ymax * h
                     )
                 })

@@ -6,6 +6,7 @@
 //! epoch, position in the epoch, early-stopping record), which is what an interrupted run
 //! saves and `--resume` restores, giving the same bits as a straight run.
 
+pub mod learning;
 pub mod log;
 pub mod loss;
 mod run;
@@ -168,6 +169,29 @@ pub fn resume(run_dir: &Path, opts: &TrainOptions) -> Result<TrainSummary> {
     })
 }
 
+/// Stream of the seeded order `train.fraction` takes its rows from.
+const FRACTION_STREAM: u64 = 0xf4ac;
+
+/// The first `fraction` of the training rows in one seeded order, kept in their file order:
+/// the same seed gives nested subsets, so a learning curve adds rows and never swaps them.
+pub fn nested_subset<T>(rows: Vec<T>, fraction: f64, seed: u64) -> Vec<T> {
+    if fraction >= 1.0 {
+        return rows;
+    }
+    let n = rows.len();
+    let take = ((n as f64 * fraction).round() as usize).clamp(1.min(n), n);
+    let mut order: Vec<usize> = (0..n).collect();
+    crate::rng::SeededRng::new(seed, FRACTION_STREAM).shuffle(&mut order);
+    let mut keep = vec![false; n];
+    for &i in &order[..take] {
+        keep[i] = true;
+    }
+    rows.into_iter()
+        .zip(keep)
+        .filter_map(|(r, k)| k.then_some(r))
+        .collect()
+}
+
 fn build_ctx(cfg: LoadedConfig, quiet: bool) -> Result<Ctx> {
     let v = &cfg.valid;
     if v.raw.train.threads > crate::runtime::cores() {
@@ -189,6 +213,7 @@ fn build_ctx(cfg: LoadedConfig, quiet: bool) -> Result<Ctx> {
         .split(Part::Train)
         .ok_or_else(|| Error::Input("no training split".into()))?;
     let (train, mut dropped) = encode(v, &corpus, train_split)?;
+    let train = nested_subset(train, v.raw.train.fraction, v.raw.run.seed);
     if train.is_empty() {
         return Err(Error::Input(format!(
             "{}: no training rows left after dropping empty texts and unknown labels",
