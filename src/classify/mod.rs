@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 pub use stream::{rejected_path, BadRowPolicy};
-use stream::{run_stream, StreamCounts, StreamJob};
+use stream::{run_stream, Stage, StreamCounts, StreamJob};
 
 /// Input and output files and how to read them; shared by `classify` and `segment`.
 #[derive(Debug, Clone)]
@@ -152,6 +152,58 @@ fn pick_tasks(model: &LoadedModel, names: &[String]) -> Result<Vec<usize>> {
     Ok((0..model.tasks.len())
         .filter(|&i| names.is_empty() || names.contains(&model.tasks[i].name))
         .collect())
+}
+
+/// Label texts held in memory (the Python package's path): returns the columns `classify`
+/// would add after `input_columns`, and each row's cells for them, from the same stage and
+/// label rules as `classify_file`. `None` or blank texts get `status=empty_text`.
+pub fn label_texts(
+    model: &LoadedModel,
+    texts: &[Option<&str>],
+    input_columns: &[String],
+    text_column: &str,
+    opts: &ClassifyOptions,
+) -> Result<(Vec<String>, Vec<Vec<crate::table::Cell>>)> {
+    use crate::table::{Cell, ColKind, Row};
+    let tasks = pick_tasks(model, &opts.tasks)?;
+    let mut stage = ClassifyStage::new(
+        model,
+        tasks,
+        text_column.to_string(),
+        opts.labels.clone(),
+        256,
+    );
+    let input: Vec<(String, ColKind)> = input_columns
+        .iter()
+        .map(|c| (c.clone(), ColKind::Text))
+        .collect();
+    let columns = stage.columns(&input, Path::new("<table>"))?;
+    let text_idx = input_columns
+        .iter()
+        .position(|c| c == text_column)
+        .unwrap_or(0);
+    let rows: Vec<Row> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let mut cells = vec![Cell::Null; input_columns.len()];
+            cells[text_idx] = t.map_or(Cell::Null, |t| Cell::Text(t.to_string()));
+            Row {
+                line: i as u64 + 1,
+                cells,
+            }
+        })
+        .collect();
+    let (rows, _) = stage.process(rows)?;
+    let added = rows
+        .into_iter()
+        .map(|mut r| r.cells.split_off(input_columns.len()))
+        .collect();
+    let names = columns[input_columns.len()..]
+        .iter()
+        .map(|(c, _)| c.clone())
+        .collect();
+    Ok((names, added))
 }
 
 /// Label every row of `io.input` and write `io.output`.

@@ -39,8 +39,9 @@ enum Heads {
 pub struct Bow {
     table: SparseTable,
     /// Scratch map from table row to its slot in the current batch (`u32::MAX` = absent),
-    /// reused so that batching costs O(entries), not a sort of them.
-    slots: std::cell::RefCell<Vec<u32>>,
+    /// reused so that batching costs O(entries), not a sort of them. A mutex, not a RefCell,
+    /// so a loaded model can be shared across threads (the Python package releases the GIL).
+    slots: std::sync::Mutex<Vec<u32>>,
     hidden: Option<Linear>,
     heads: Heads,
     dropout: f32,
@@ -69,7 +70,7 @@ impl Bow {
                 offset += n;
             }
             return Ok(Bow {
-                slots: std::cell::RefCell::new(vec![u32::MAX; rows]),
+                slots: std::sync::Mutex::new(vec![u32::MAX; rows]),
                 table: SparseTable::zeros(rows, offset),
                 hidden: None,
                 heads: Heads::Direct(direct),
@@ -89,7 +90,7 @@ impl Bow {
             (None, cfg.dim)
         };
         Ok(Bow {
-            slots: std::cell::RefCell::new(vec![u32::MAX; rows]),
+            slots: std::sync::Mutex::new(vec![u32::MAX; rows]),
             table,
             hidden,
             heads: Heads::Dense(task_heads(width, heads, &vb)?),
@@ -141,7 +142,7 @@ impl Classifier for Bow {
         // pooling and gradients accumulate per entry, in entry order, either way.
         let mut ids: Vec<u32> = Vec::new();
         {
-            let mut slots = self.slots.borrow_mut();
+            let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
             for (b, f) in feats.iter().enumerate() {
                 for &id in &f.bag {
                     let slot = &mut slots[id as usize];

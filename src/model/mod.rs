@@ -123,7 +123,7 @@ pub trait SentenceEncoder {
 pub const SEQUENCE_BATCH: usize = 64;
 
 /// Everything a training loop, `evaluate` and `classify` need from an architecture.
-pub trait Classifier {
+pub trait Classifier: Send + Sync {
     /// Logits, one `[B, labels]` tensor per task. Softmax is left to callers that need
     /// probabilities.
     fn forward_t(&self, batch: &Batch, train: bool) -> Result<Vec<Tensor>>;
