@@ -9,7 +9,10 @@ use std::process::Command;
 #[test]
 fn the_python_package_passes_its_own_tests_against_this_binary() {
     let probe = Command::new("python3")
-        .args(["-c", "import stancekit, pytest, pyarrow, pandas, polars, ray"])
+        .args([
+            "-c",
+            "import stancekit, pytest, pyarrow, pandas, polars, ray",
+        ])
         .output();
     let ready = probe.as_ref().is_ok_and(|o| o.status.success());
     if !ready {
@@ -25,7 +28,14 @@ fn the_python_package_passes_its_own_tests_against_this_binary() {
         return;
     }
     let o = Command::new("python3")
-        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "python/tests"])
+        .args([
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "python/tests",
+        ])
         .env("STANCEKIT_BIN", env!("CARGO_BIN_EXE_stancekit"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
