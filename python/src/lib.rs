@@ -6,13 +6,16 @@
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::{PyBytes, PyDict};
 use stancekit::checkpoint::LoadedModel;
 use stancekit::classify::{label_texts, ClassifyOptions, LabelOptions};
-use stancekit::table::Cell;
+use stancekit::table::{Cell, ColKind};
 use stancekit::Error;
 use std::path::PathBuf;
 use std::sync::Arc;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 create_exception!(
     _stancekit,
@@ -56,18 +59,90 @@ struct Model {
     inner: Arc<LoadedModel>,
 }
 
-fn cell_to_py(py: Python<'_>, c: &Cell) -> PyResult<PyObject> {
-    Ok(match c {
-        Cell::Null => py.None(),
-        Cell::Text(s) => s.into_pyobject(py)?.into_any().unbind(),
-        // Numbers the classify stage writes as text (probabilities in shortest form): read
-        // back exactly as a CSV reader would.
-        Cell::Raw(s) => match s.parse::<f64>() {
-            Ok(v) => v.into_pyobject(py)?.into_any().unbind(),
-            Err(_) => s.into_pyobject(py)?.into_any().unbind(),
-        },
-        Cell::Typed(v) => v.to_string().into_pyobject(py)?.into_any().unbind(),
-    })
+/// One added column in Arrow's layout: (kind, validity bitmap, data or offsets, string data).
+/// `kind` is "float64" (little-endian f64 values) or "large_string" (i64 offsets + UTF-8).
+type ArrowColumn = (&'static str, Vec<u8>, Vec<u8>, Vec<u8>);
+
+/// An added column as Python receives it: (name, kind, validity, data or offsets, strings).
+type PyColumn<'py> = (
+    String,
+    &'static str,
+    Bound<'py, PyBytes>,
+    Bound<'py, PyBytes>,
+    Bound<'py, PyBytes>,
+);
+
+fn arrow_column(rows: &[Vec<Cell>], c: usize, kind: &ColKind) -> ArrowColumn {
+    let n = rows.len();
+    let mut validity = vec![0u8; n.div_ceil(8)];
+    let mut set = |i: usize| validity[i / 8] |= 1 << (i % 8);
+    let text = |cell: &Cell| cell.text().map(|t| t.into_owned());
+    match kind {
+        ColKind::Float => {
+            let mut data = Vec::with_capacity(n * 8);
+            for (i, r) in rows.iter().enumerate() {
+                // Shortest f32 text, read back as a CSV reader reads the CLI's output.
+                let v = text(&r[c]).and_then(|t| t.parse::<f64>().ok());
+                if v.is_some() {
+                    set(i);
+                }
+                data.extend_from_slice(&v.unwrap_or(0.0).to_le_bytes());
+            }
+            ("float64", validity, data, Vec::new())
+        }
+        _ => {
+            let mut offsets = Vec::with_capacity((n + 1) * 8);
+            let mut chars: Vec<u8> = Vec::new();
+            offsets.extend_from_slice(&0i64.to_le_bytes());
+            for (i, r) in rows.iter().enumerate() {
+                if let Some(t) = text(&r[c]) {
+                    set(i);
+                    chars.extend_from_slice(t.as_bytes());
+                }
+                offsets.extend_from_slice(&(chars.len() as i64).to_le_bytes());
+            }
+            ("large_string", validity, offsets, chars)
+        }
+    }
+}
+
+/// The texts of an Arrow `large_string` array given as its buffers (read in place, no copy).
+fn arrow_texts<'a>(
+    validity: Option<&'a [u8]>,
+    offsets: &'a [u8],
+    data: &'a [u8],
+    offset: usize,
+    length: usize,
+) -> PyResult<Vec<Option<&'a str>>> {
+    let at = |i: usize| -> PyResult<usize> {
+        let b = offsets
+            .get(i * 8..i * 8 + 8)
+            .ok_or_else(|| InputError::new_err("text column: offsets buffer too short"))?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(b);
+        usize::try_from(i64::from_le_bytes(a))
+            .map_err(|_| InputError::new_err("text column: negative offset"))
+    };
+    let mut out = Vec::with_capacity(length);
+    for i in offset..offset + length {
+        let valid = validity.is_none_or(|v| v.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0));
+        if !valid {
+            out.push(None);
+            continue;
+        }
+        let (a, b) = (at(i)?, at(i + 1)?);
+        let bytes = data
+            .get(a..b)
+            .ok_or_else(|| InputError::new_err("text column: data buffer too short"))?;
+        let t = std::str::from_utf8(bytes).map_err(|e| {
+            InputError::new_err(format!(
+                "text column, row {}: invalid UTF-8 ({e})",
+                i - offset
+            ))
+        })?;
+        out.push(Some(t));
+    }
+    Ok(out)
 }
 
 #[pymethods]
@@ -106,14 +181,20 @@ impl Model {
         self.inner.dir.display().to_string()
     }
 
-    /// Label `texts` (None or blank: `status=empty_text`). Returns (column names, columns), the
-    /// columns `stancekit classify` adds after `input_columns`, each a list of values.
-    #[pyo3(signature = (texts, input_columns, text_column, tasks=vec![], probs=false, top_k=0, abstain_below=None, thresholds=true, threads=0))]
+    /// Label the texts of an Arrow `large_string` array passed as its buffers, each as
+    /// (address, size in bytes) of a live pyarrow Buffer (validity may be None); the caller
+    /// keeps the array alive for the call. Returns the columns `stancekit classify` adds after `input_columns`, each as
+    /// (name, kind, validity, data-or-offsets, string data) in Arrow's layout.
+    #[pyo3(signature = (validity, offsets, data, offset, length, input_columns, text_column, tasks=vec![], probs=false, top_k=0, abstain_below=None, thresholds=true, threads=0))]
     #[allow(clippy::too_many_arguments)]
-    fn label<'py>(
+    fn label_arrow<'py>(
         &self,
         py: Python<'py>,
-        texts: Vec<Option<String>>,
+        validity: Option<(usize, usize)>,
+        offsets: (usize, usize),
+        data: (usize, usize),
+        offset: usize,
+        length: usize,
         input_columns: Vec<String>,
         text_column: String,
         tasks: Vec<String>,
@@ -122,7 +203,7 @@ impl Model {
         abstain_below: Option<f32>,
         thresholds: bool,
         threads: usize,
-    ) -> PyResult<(Vec<String>, Bound<'py, PyList>)> {
+    ) -> PyResult<Vec<PyColumn<'py>>> {
         if let Some(p) = abstain_below {
             if !(0.0..=1.0).contains(&p) {
                 return Err(InputError::new_err(format!(
@@ -142,23 +223,46 @@ impl Model {
             segment: None,
         };
         let model = Arc::clone(&self.inner);
-        let (names, rows) = py
-            .allow_threads(move || {
-                let refs: Vec<Option<&str>> = texts.iter().map(|t| t.as_deref()).collect();
-                stancekit::runtime::with_threads(threads, |_| {
-                    label_texts(&model, &refs, &input_columns, &text_column, &opts)
-                })?
+        let columns = py.allow_threads(move || -> PyResult<Vec<(String, ArrowColumn)>> {
+            // SAFETY: each (address, size) is a pyarrow Buffer's, which the Python caller holds
+            // (through the array it was taken from) until this call returns; Arrow buffers are
+            // immutable, and nothing here writes through these slices.
+            let view = |(addr, len): (usize, usize)| -> &[u8] {
+                match len {
+                    0 => &[],
+                    _ => unsafe { std::slice::from_raw_parts(addr as *const u8, len) },
+                }
+            };
+            let texts = arrow_texts(
+                validity.map(view),
+                view(offsets),
+                view(data),
+                offset,
+                length,
+            )?;
+            let (names, rows) = stancekit::runtime::with_threads(threads, |_| {
+                label_texts(&model, &texts, &input_columns, &text_column, &opts)
             })
+            .and_then(|r| r)
             .map_err(py_err)?;
-        let columns = PyList::empty(py);
-        for c in 0..names.len() {
-            let col = PyList::empty(py);
-            for r in &rows {
-                col.append(cell_to_py(py, &r[c])?)?;
-            }
-            columns.append(col)?;
-        }
-        Ok((names, columns))
+            Ok(names
+                .iter()
+                .enumerate()
+                .map(|(c, (name, kind))| (name.clone(), arrow_column(&rows, c, kind)))
+                .collect())
+        })?;
+        Ok(columns
+            .into_iter()
+            .map(|(name, (kind, v, d, s))| {
+                (
+                    name,
+                    kind,
+                    PyBytes::new(py, &v),
+                    PyBytes::new(py, &d),
+                    PyBytes::new(py, &s),
+                )
+            })
+            .collect())
     }
 }
 

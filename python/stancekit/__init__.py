@@ -48,16 +48,34 @@ def _kind(data: Any) -> str:
     )
 
 
-def _texts(column: Sequence[Any], text_column: str) -> List[Optional[str]]:
-    out: List[Optional[str]] = []
-    for i, v in enumerate(column):
-        if v is None or isinstance(v, str):
-            out.append(v)
-        elif isinstance(v, float) and v != v:  # pandas NaN for a missing text
-            out.append(None)
-        else:
-            raise InputError(f"row {i}, column `{text_column}`: expected text, got {type(v).__name__}")
-    return out
+def _text_array(data: Any, kind: str, column: str) -> Any:
+    """The text column as one pyarrow `large_string` array (polars and Arrow columns without a
+    copy where the type allows; a missing column gives an empty array, so the library names
+    it in its error)."""
+    import pyarrow as pa
+
+    if kind.startswith("arrow"):
+        names = list(data.schema.names)
+        arr = data.column(column) if column in names else pa.array([], type=pa.string())
+    elif kind == "pandas":
+        names = [str(c) for c in data.columns]
+        try:
+            arr = pa.array(data[column], from_pandas=True) if column in names else pa.array([], type=pa.string())
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
+            raise InputError(f"column `{column}`: expected text ({e})") from None
+    else:
+        names = list(data.columns)
+        arr = data.get_column(column).to_arrow() if column in names else pa.array([], type=pa.string())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type) or str(arr.type) == "string_view"):
+        if not pa.types.is_null(arr.type):
+            raise InputError(f"column `{column}`: expected text, got {arr.type}")
+    return names, arr.cast(pa.large_string())
+
+
+def _buf(b: Any):
+    return None if b is None else (b.address, b.size)
 
 
 class Model:
@@ -105,44 +123,48 @@ class Model:
         if kind == "list":
             import pyarrow as pa
 
+            bad = next((i for i, v in enumerate(data) if v is not None and not isinstance(v, str)), None)
+            if bad is not None:
+                raise InputError(f"row {bad}: expected text, got {type(data[bad]).__name__}")
             data = pa.table({"text": pa.array(list(data), type=pa.string())})
             kind, text_column = "arrow-Table", text_column or "text"
         column = text_column or self._native.default_text_column
-        if kind.startswith("arrow"):
-            names = list(data.schema.names)
-            values = data.column(column).to_pylist() if column in names else []
-        elif kind == "pandas":
-            names = [str(c) for c in data.columns]
-            values = data[column].tolist() if column in names else []
-        else:
-            names = list(data.columns)
-            values = data.get_column(column).to_list() if column in names else []
-        texts = _texts(values, column)
-        added, columns = self._native.label(
-            texts, names, column, list(tasks), probs, top_k, abstain_below, thresholds, threads
+        names, arr = _text_array(data, kind, column)
+        validity, offsets, chars = arr.buffers()
+        columns = self._native.label_arrow(
+            _buf(validity), _buf(offsets) or (0, 0), _buf(chars) or (0, 0), arr.offset, len(arr),
+            names, column, list(tasks), probs, top_k, abstain_below, thresholds, threads,
         )
-        return _attach(data, kind, added, columns)
+        return _attach(data, kind, columns)
 
 
-def _attach(data: Any, kind: str, names: List[str], columns: List[list]) -> Any:
-    """`data` with the labelled columns appended, in the input's own kind."""
+def _attach(data: Any, kind: str, columns: List[tuple]) -> Any:
+    """`data` with the labelled columns appended, in the input's own kind. Each column comes
+    from the library as Arrow buffers and becomes a pyarrow array without a per-value copy."""
+    import pyarrow as pa
+
+    n = data.num_rows if kind.startswith("arrow") else len(data)
+    arrays, names = [], []
+    for name, typ, validity, values, chars in columns:
+        t = pa.float64() if typ == "float64" else pa.large_string()
+        bufs = [pa.py_buffer(validity), pa.py_buffer(values)] + ([pa.py_buffer(chars)] if typ != "float64" else [])
+        arr = pa.Array.from_buffers(t, n, bufs)
+        arrays.append(arr.cast(pa.string()) if typ != "float64" else arr)
+        names.append(name)
+    if kind == "arrow-RecordBatch":
+        return pa.RecordBatch.from_arrays(list(data.columns) + arrays, names=list(data.schema.names) + names)
     if kind.startswith("arrow"):
-        import pyarrow as pa
-
-        arrays = [pa.array(c) if any(v is not None for v in c) else pa.array(c, type=pa.string()) for c in columns]
-        if kind == "arrow-RecordBatch":
-            return pa.RecordBatch.from_arrays(list(data.columns) + arrays, names=list(data.schema.names) + names)
-        for n, a in zip(names, arrays):
-            data = data.append_column(n, a)
+        for name, arr in zip(names, arrays):
+            data = data.append_column(name, arr)
         return data
     if kind == "pandas":
         out = data.copy()
-        for n, c in zip(names, columns):
-            out[n] = c
+        for name, arr in zip(names, arrays):
+            out[name] = arr.to_numpy(zero_copy_only=False)
         return out
     import polars as pl
 
-    return data.with_columns([pl.Series(n, c, strict=False) for n, c in zip(names, columns)])
+    return data.with_columns([pl.Series(name, arr) for name, arr in zip(names, arrays)])
 
 
 def load(path: str) -> Model:

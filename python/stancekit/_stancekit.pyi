@@ -18,9 +18,13 @@ class Model:
     def default_text_column(self) -> str: ...
     @property
     def path(self) -> str: ...
-    def label(
+    def label_arrow(
         self,
-        texts: List[Optional[str]],
+        validity: Optional[Tuple[int, int]],
+        offsets: Tuple[int, int],
+        data: Tuple[int, int],
+        offset: int,
+        length: int,
         input_columns: List[str],
         text_column: str,
         tasks: List[str] = ...,
@@ -29,7 +33,7 @@ class Model:
         abstain_below: Optional[float] = ...,
         thresholds: bool = ...,
         threads: int = ...,
-    ) -> Tuple[List[str], List[list]]: ...
+    ) -> List[Tuple[str, str, bytes, bytes, bytes]]: ...
 
 def load(path: str) -> Model: ...
 def train(config: str, overrides: List[str] = ..., quiet: bool = ...) -> str: ...

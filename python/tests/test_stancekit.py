@@ -139,6 +139,12 @@ def test_all_four_input_kinds_give_the_same_columns_and_values(model):
             assert df[c].tolist() == expected[c].tolist() or df[c].equals(expected[c]), (kind, c)
     assert kinds["pandas"]["id"].tolist() == ids
     assert expected["status"].tolist() == ["ok", "ok", "empty_text", "ok"]
+    # A slice of a table (Arrow offset != 0) labels exactly its own rows.
+    sliced = model.predict(pa.table({"id": ids, "text": texts}).slice(1, 2)).to_pandas()
+    assert sliced["stance"].tolist() == expected["stance"].tolist()[1:3]
+    assert sliced["status"].tolist() == ["ok", "empty_text"]
+    # A column with no text at all is still a text column.
+    assert model.predict(pd.DataFrame({"text": [None, None]}))["status"].tolist() == ["empty_text"] * 2
 
 
 def test_stored_thresholds_apply_unless_turned_off_as_in_the_cli(model, tmp_path):

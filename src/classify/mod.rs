@@ -154,16 +154,23 @@ fn pick_tasks(model: &LoadedModel, names: &[String]) -> Result<Vec<usize>> {
         .collect())
 }
 
+/// The columns `label_texts` adds, with their kinds, and each row's cells for them.
+pub type Labelled = (
+    Vec<(String, crate::table::ColKind)>,
+    Vec<Vec<crate::table::Cell>>,
+);
+
 /// Label texts held in memory (the Python package's path): returns the columns `classify`
 /// would add after `input_columns`, and each row's cells for them, from the same stage and
-/// label rules as `classify_file`. `None` or blank texts get `status=empty_text`.
+/// label rules as `classify_file`, with each added column's kind. `None` or blank texts get
+/// `status=empty_text`.
 pub fn label_texts(
     model: &LoadedModel,
     texts: &[Option<&str>],
     input_columns: &[String],
     text_column: &str,
     opts: &ClassifyOptions,
-) -> Result<(Vec<String>, Vec<Vec<crate::table::Cell>>)> {
+) -> Result<Labelled> {
     use crate::table::{Cell, ColKind, Row};
     let tasks = pick_tasks(model, &opts.tasks)?;
     let mut stage = ClassifyStage::new(
@@ -199,11 +206,7 @@ pub fn label_texts(
         .into_iter()
         .map(|mut r| r.cells.split_off(input_columns.len()))
         .collect();
-    let names = columns[input_columns.len()..]
-        .iter()
-        .map(|(c, _)| c.clone())
-        .collect();
-    Ok((names, added))
+    Ok((columns[input_columns.len()..].to_vec(), added))
 }
 
 /// Label every row of `io.input` and write `io.output`.
