@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Throughput and peak memory of `stancekit classify` on a large generated file, and of
-# fastText `predict` on the same texts when the fasttext Python module is available.
+# fastText on the same texts: the native CLI (`fasttext predict-prob`, Debian package
+# `fasttext`) and the Python bindings, each when available (skipped with a message otherwise).
 #
 #   scripts/bench-classify.sh                 # 1,000,000 rows, 1 thread
 #   ROWS=200000 THREADS=2 scripts/bench-classify.sh
 #   CONFIG=configs/diplomatic-bow-linear.toml scripts/bench-classify.sh   # another bow config
 #
 # The texts are random words (~200 characters a row), generated here; no corpus is copied.
-# Both tools label one task (stance) with one thread by default: fastText's Python predict is
+# Every tool labels one task (stance) with one thread by default: fastText's predict is
 # single-threaded, so THREADS=1 is the like-for-like comparison. Times are wall clock for the
-# whole process (reading, labelling, writing), from /usr/bin/time -v.
+# whole process (reading, labelling, writing), from /usr/bin/time -v. stancekit reads the CSV
+# and writes every column back; the fastText CLI reads bare text lines (written beforehand,
+# not timed) and writes only labels, so it does less work per row.
 set -euo pipefail
 
 ROWS=${ROWS:-1000000}
@@ -112,10 +115,33 @@ with open(sys.argv[2], newline="") as src, open(sys.argv[3], "w", newline="") as
     if chunk:
         flush()
 PY
+ratio() { python3 -c "print(f'ratio stancekit/$1 rows/s: {$SK_RATE / $2:.2f}; peak RSS: {$SK_RSS / $3:.2f}')"; }
+
+if command -v fasttext >/dev/null; then
+  TXT="$WORK/texts-$ROWS.txt"
+  [ -f "$TXT" ] || python3 - "$DATA" "$TXT" <<'PY'
+import csv, sys
+with open(sys.argv[1], newline="") as src, open(sys.argv[2], "w") as dst:
+    r = csv.reader(src)
+    next(r)
+    for row in r:
+        dst.write(" ".join(row[1].lower().split()) + "\n")
+PY
+  echo "fastText CLI predict-prob: $ROWS rows (native, single-threaded)" >&2
+  /usr/bin/time -v fasttext predict-prob "$FT_MODEL" "$TXT" 1 >"$WORK/fasttext-cli-out.txt" \
+    2>"$WORK/fasttext-cli-time.txt"
+  read -r FC_SECS FC_RSS < <(measure "$WORK/fasttext-cli-time.txt")
+  FC_RATE=$(python3 -c "print(round($ROWS / $FC_SECS))")
+  echo "fastText CLI: ${FC_SECS} s, ${FC_RATE} rows/s, peak RSS ${FC_RSS} MB"
+  ratio "fastText CLI" "$FC_RATE" "$FC_RSS"
+else
+  echo "fastText CLI: not installed (apt-get install fasttext); skipped"
+fi
+
 echo "fastText predict: $ROWS rows (python bindings, single-threaded predict)" >&2
 /usr/bin/time -v python3 "$WORK/fasttext-predict.py" "$FT_MODEL" "$DATA" "$WORK/fasttext-out.csv" \
   2>"$WORK/fasttext-time.txt"
 read -r FT_SECS FT_RSS < <(measure "$WORK/fasttext-time.txt")
 FT_RATE=$(python3 -c "print(round($ROWS / $FT_SECS))")
 echo "fastText:  ${FT_SECS} s, ${FT_RATE} rows/s, peak RSS ${FT_RSS} MB"
-python3 -c "print(f'ratio stancekit/fastText rows/s: {$SK_RATE / $FT_RATE:.2f}; peak RSS: {$SK_RSS / $FT_RSS:.2f}')"
+ratio "fastText Python" "$FT_RATE" "$FT_RSS"

@@ -10,7 +10,7 @@ dev accuracy side by side with their ratios, and writes the same as JSON.
 Needs a release build (cargo build --release) and, for the fastText row, `pip install
 fasttext-wheel`; without it that row is skipped with a message.
 """
-import argparse, json, os, statistics, subprocess, sys, tempfile, time
+import argparse, json, os, shutil, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,6 +78,7 @@ threads = {args.threads}
         "tool": f"stancekit bow ({args.optimizer}, lr {args.lr}, batch {args.batch_size})",
         "train_seconds": s["train_seconds"],
         "wall_seconds": wall,
+        "model_mb": (tmp / "sst2-bench" / "model-last" / "model.safetensors").stat().st_size / 1e6,
         "examples_per_second": s["examples_per_second"],
         "dev_accuracy": accuracy,
     }
@@ -97,23 +98,61 @@ def fasttext_row(tmp, args):
     except ImportError:
         print("fastText row skipped: `pip install fasttext-wheel` to include it", file=sys.stderr)
         return None
+    t_start = time.perf_counter()
     train = read_tsv(SST / "train.tsv")
-    dev = read_tsv(SST / "dev.tsv")
     ft_train = tmp / "train.ft"
     ft_train.write_text("".join(f"__label__{l} {t}\n" for l, t in train), encoding="utf-8")
     t0 = time.perf_counter()
     model = fasttext.train_supervised(input=str(ft_train), epoch=args.epochs, wordNgrams=2, dim=10,
                                       bucket=2000000, thread=args.threads, verbose=0)
     seconds = time.perf_counter() - t0
+    model.save_model(str(tmp / "ft-python.bin"))
+    # Like for like with `stancekit train`: from the TSV to a model on disk.
+    wall = time.perf_counter() - t_start
+    dev = read_tsv(SST / "dev.tsv")
     ft_dev = tmp / "dev.ft"
     ft_dev.write_text("".join(f"__label__{l} {t}\n" for l, t in dev), encoding="utf-8")
     # test() gives precision@1, which is accuracy for single-label data (and avoids
     # fastText's predict(), which breaks under numpy 2).
     n, precision_at_1, _ = model.test(str(ft_dev))
     return {
-        "tool": "fastText (sgd, lr 0.1, per-example)",
+        "tool": "fastText Python (sgd, lr 0.1, per-example)",
         "train_seconds": seconds,
-        "wall_seconds": seconds,
+        "wall_seconds": wall,
+        "model_mb": (tmp / "ft-python.bin").stat().st_size / 1e6,
+        "examples_per_second": len(train) * args.epochs / seconds,
+        "dev_accuracy": precision_at_1,
+    }
+
+
+def fasttext_cli_row(tmp, args):
+    """The native fastText CLI (Debian package `fasttext`): conversion, training and the model
+    written to disk, timed as one, with its own `test` for accuracy (not timed)."""
+    exe = shutil.which("fasttext")
+    if not exe:
+        print("fastText CLI row skipped: `apt-get install fasttext` to include it", file=sys.stderr)
+        return None
+    t_start = time.perf_counter()
+    train = read_tsv(SST / "train.tsv")
+    ft_train = tmp / "train-cli.ft"
+    ft_train.write_text("".join(f"__label__{l} {t}\n" for l, t in train), encoding="utf-8")
+    t0 = time.perf_counter()
+    subprocess.run([exe, "supervised", "-input", str(ft_train), "-output", str(tmp / "ft-cli"),
+                    "-epoch", str(args.epochs), "-wordNgrams", "2", "-dim", "10", "-bucket", "2000000",
+                    "-thread", str(args.threads), "-verbose", "0"], check=True, capture_output=True)
+    seconds = time.perf_counter() - t0
+    wall = time.perf_counter() - t_start
+    dev = read_tsv(SST / "dev.tsv")
+    ft_dev = tmp / "dev-cli.ft"
+    ft_dev.write_text("".join(f"__label__{l} {t}\n" for l, t in dev), encoding="utf-8")
+    out = subprocess.run([exe, "test", str(tmp / "ft-cli.bin"), str(ft_dev)], check=True,
+                         capture_output=True, text=True).stdout
+    precision_at_1 = float(next(l for l in out.splitlines() if l.startswith("P@1")).split()[1])
+    return {
+        "tool": "fastText CLI (sgd, lr 0.1, per-example)",
+        "train_seconds": seconds,
+        "wall_seconds": wall,
+        "model_mb": (tmp / "ft-cli.bin").stat().st_size / 1e6,
         "examples_per_second": len(train) * args.epochs / seconds,
         "dev_accuracy": precision_at_1,
     }
@@ -146,23 +185,26 @@ def main():
         tmp = Path(d)
         # Several runs per tool, alternating, medians reported: the first process after a pause
         # runs measurably slower on this machine, whichever tool it is.
-        runs = {"stancekit": [], "fasttext": []}
+        runs = {"stancekit": [], "fasttext-cli": [], "fasttext": []}
         for _ in range(max(1, args.repeat)):
             runs["stancekit"].append(stancekit(tmp, args))
-            ft = fasttext_row(tmp, args)
-            if ft:
-                runs["fasttext"].append(ft)
+            for name, row in (("fasttext-cli", fasttext_cli_row), ("fasttext", fasttext_row)):
+                r = row(tmp, args)
+                if r:
+                    runs[name].append(r)
         rows = [median_row(r) for r in runs.values() if r]
-        ft = rows[1] if len(rows) > 1 else None
     print(f"SST-2, {args.epochs} epochs, bigrams, dim 10, 2M buckets, {args.threads} threads, {os.cpu_count()} cores; "
           f"medians of {args.repeat} runs per tool")
-    print(f"{'tool':<44} {'train s':>8} {'wall s':>8} {'ex/s':>10} {'dev acc':>8}")
+    print("wall s: from the TSV to a model on disk (stancekit: the whole `train` process)")
+    print(f"{'tool':<44} {'train s':>8} {'wall s':>8} {'model MB':>9} {'ex/s':>10} {'dev acc':>8}")
     for r in rows:
-        print(f"{r['tool']:<44} {r['train_seconds']:>8.2f} {r['wall_seconds']:>8.2f} {r['examples_per_second']:>10.0f} {r['dev_accuracy']:>8.4f}")
-    if ft:
-        a, b = rows
-        print(f"ratio stancekit/fastText: train time {a['train_seconds'] / b['train_seconds']:.2f}x, "
-              f"wall {a['wall_seconds'] / b['wall_seconds']:.2f}x, dev accuracy {a['dev_accuracy'] / b['dev_accuracy']:.3f}x")
+        print(f"{r['tool']:<44} {r['train_seconds']:>8.2f} {r['wall_seconds']:>8.2f} {r['model_mb']:>9.1f} "
+              f"{r['examples_per_second']:>10.0f} {r['dev_accuracy']:>8.4f}")
+    a = rows[0]
+    for b in rows[1:]:
+        print(f"ratio stancekit/{b['tool'].split(' (')[0]}: train time {a['train_seconds'] / b['train_seconds']:.2f}x, "
+              f"wall {a['wall_seconds'] / b['wall_seconds']:.2f}x, model size {a['model_mb'] / b['model_mb']:.3f}x, "
+              f"dev accuracy {a['dev_accuracy'] / b['dev_accuracy']:.3f}x")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
     return 0

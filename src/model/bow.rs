@@ -8,7 +8,10 @@
 //! `Var`, candle takes the gradients, and the optimiser writes the update back to just those
 //! rows. A step therefore costs time in proportion to the batch's tokens, not to the table.
 
-use super::{apply_heads, dropout, task_heads, BagInput, Batch, Classifier, Input, SparseTable};
+use super::{
+    apply_heads, dropout, dropout_mask, task_heads, BagInput, Batch, Classifier, Input, RowInit,
+    SparseTable,
+};
 use crate::config::ModelConfig;
 use crate::optim::Optimizer;
 use crate::rng::SeededRng;
@@ -71,7 +74,7 @@ impl Bow {
             }
             return Ok(Bow {
                 slots: std::sync::Mutex::new(vec![u32::MAX; rows]),
-                table: SparseTable::zeros(rows, offset),
+                table: SparseTable::new(rows, offset, RowInit::Zeros),
                 hidden: None,
                 heads: Heads::Direct(direct),
                 dropout: 0.0,
@@ -80,7 +83,12 @@ impl Bow {
                 varmap,
             });
         }
-        let table = SparseTable::new(rows, cfg.dim, rng);
+        // fastText initialises input vectors uniformly in ±1/dim.
+        let init = RowInit::Uniform {
+            seed: rng.next_u64(),
+            bound: 1.0 / cfg.dim as f32,
+        };
+        let table = SparseTable::new(rows, cfg.dim, init);
         let (hidden, width) = if cfg.hidden > 0 {
             (
                 Some(candle_nn::linear(cfg.dim, cfg.hidden, vb.pp("hidden"))?),
@@ -105,33 +113,62 @@ impl Bow {
 impl Bow {
     /// The weighted bag, through the hidden layer when there is one: what the heads read.
     fn pooled(&self, batch: &Batch, train: bool) -> Result<Tensor> {
-        let BagInput {
-            local,
-            segment,
-            scale,
-            rows,
-            ..
-        } = bag_of(batch)?;
+        let bag = match &batch.input {
+            Input::Pooled(x) => return self.through_hidden(x.clone()),
+            _ => bag_of(batch)?,
+        };
         let seed = if train { batch.dropout_seed } else { None };
         // N-gram dropout: drop whole entries, scaling the rest so the expected sum is kept.
-        let scale = dropout(scale, self.ngram_dropout, seed, 2)?;
-        // Embedding bag: weighted sum over each text's entries, as gather + scaled scatter-add,
-        // so the cost is proportional to the batch's entries, not to batch x unique rows.
-        let entries = rows
-            .as_tensor()
-            .index_select(local, 0)?
-            .broadcast_mul(&scale)?;
-        let zeros = Tensor::zeros((batch.size, self.table.dim), entries.dtype(), &self.device)?;
-        let x = zeros.index_add(segment, &entries, 0)?;
+        let scale: Vec<f32> = match dropout_mask(bag.scale.len(), self.ngram_dropout, seed, 2) {
+            Some(mask) => bag.scale.iter().zip(&mask).map(|(s, m)| s * m).collect(),
+            None => bag.scale.clone(),
+        };
+        // Embedding bag by hand: each text's entries summed in entry order, in one pass over
+        // the batch's rows, with no per-entry tensors. `sparse_grad` is its backward pass.
+        let dim = self.table.dim;
+        let mut out = vec![0f32; batch.size * dim];
+        for ((&l, &b), &w) in bag.local.iter().zip(&bag.segment).zip(&scale) {
+            let row = &bag.rows[l as usize * dim..(l as usize + 1) * dim];
+            let o = &mut out[b as usize * dim..(b as usize + 1) * dim];
+            for (o, x) in o.iter_mut().zip(row) {
+                *o += x * w;
+            }
+        }
+        let x = Var::from_vec(out, (batch.size, dim), &self.device)?;
+        let mut kept = bag.kept.lock().unwrap_or_else(|e| e.into_inner());
+        *kept = Some((x.clone(), scale));
+        self.through_hidden(x.as_tensor().clone())
+    }
+
+    fn through_hidden(&self, x: Tensor) -> Result<Tensor> {
         match &self.hidden {
             Some(h) => h.forward(&x)?.relu(),
             None => Ok(x),
         }
     }
+
+    /// An inference batch: the bags pooled straight from the table in one pass, with no
+    /// per-entry tensors (what `pooled` computes in training, for rows training updated).
+    fn pooled_batch(&self, feats: &[&Features]) -> Result<Batch> {
+        let dim = self.table.dim;
+        let mut out = vec![0f32; feats.len() * dim];
+        for (f, o) in feats.iter().zip(out.chunks_mut(dim)) {
+            self.table.pool_into(&f.bag, &f.bag_weights, o);
+        }
+        Ok(Batch {
+            size: feats.len(),
+            input: Input::Pooled(Tensor::from_vec(out, (feats.len(), dim), &self.device)?),
+            lengths: feats.iter().map(|f| f.bag.len()).collect(),
+            dropout_seed: None,
+        })
+    }
 }
 
 impl Classifier for Bow {
     fn batch(&self, feats: &[&Features], train: bool) -> Result<Batch> {
+        if !train {
+            return self.pooled_batch(feats);
+        }
         let n: usize = feats.iter().map(|f| f.bag.len()).sum();
         let (mut local, mut segment, mut scale) = (
             Vec::with_capacity(n),
@@ -164,16 +201,14 @@ impl Classifier for Bow {
                 slots[id as usize] = u32::MAX;
             }
         }
-        let rows = self.table.gather(&ids, &self.device)?;
+        let rows = self.table.gather_vec(&ids);
         let bag = BagInput {
-            local: Tensor::from_vec(local, n, &self.device)?,
-            segment: Tensor::from_vec(segment, n, &self.device)?,
-            scale: Tensor::from_vec(scale, (n, 1), &self.device)?,
-            rows: match train {
-                true => Var::from_tensor(&rows)?,
-                false => Var::from_tensor(&rows.detach())?,
-            },
+            local,
+            segment,
+            scale,
+            rows,
             ids,
+            kept: std::sync::Mutex::new(None),
         };
         Ok(Batch {
             size: feats.len(),
@@ -205,17 +240,31 @@ impl Classifier for Bow {
 
     fn load_weights(&mut self, weights: &HashMap<String, Tensor>) -> Result<()> {
         super::load_vars(&self.varmap, weights)?;
-        let t = weights
-            .get(TABLE_NAME)
-            .ok_or_else(|| candle_core::Error::Msg(format!("weights file lacks `{TABLE_NAME}`")))?;
-        self.table.load(t)
+        self.table.load(weights, TABLE_NAME)
     }
 
+    /// The embedding bag's backward pass: each entry passes its text's gradient, times its
+    /// weight, to its row, summed in entry order.
     fn sparse_grad(&self, batch: &Batch, grads: &GradStore) -> Result<Option<Vec<f32>>> {
-        match grads.get(bag_of(batch)?.rows.as_tensor()) {
-            Some(g) => Ok(Some(g.flatten_all()?.to_vec1()?)),
-            None => Ok(None),
+        let bag = bag_of(batch)?;
+        let kept = bag.kept.lock().unwrap_or_else(|e| e.into_inner());
+        let Some((x, scale)) = kept.as_ref() else {
+            return Ok(None);
+        };
+        let Some(g) = grads.get(x.as_tensor()) else {
+            return Ok(None);
+        };
+        let g: Vec<f32> = g.flatten_all()?.to_vec1()?;
+        let dim = self.table.dim;
+        let mut out = vec![0f32; bag.ids.len() * dim];
+        for ((&l, &b), &w) in bag.local.iter().zip(&bag.segment).zip(scale) {
+            let gb = &g[b as usize * dim..(b as usize + 1) * dim];
+            let o = &mut out[l as usize * dim..(l as usize + 1) * dim];
+            for (o, x) in o.iter_mut().zip(gb) {
+                *o += x * w;
+            }
         }
+        Ok(Some(out))
     }
 
     fn step_sparse(&mut self, batch: &Batch, grad: &[f32], opt: &Optimizer, lr: f64, scale: f64) {
@@ -237,7 +286,7 @@ impl Classifier for Bow {
             .into_iter()
             .map(|(k, v)| (k, v.as_tensor().clone()))
             .collect();
-        out.push((TABLE_NAME.to_string(), self.table.to_tensor()?));
+        out.extend(self.table.weights(TABLE_NAME)?);
         Ok(out)
     }
 

@@ -29,7 +29,7 @@ mod transformer;
 pub use bow::Bow;
 pub use cnn::Cnn;
 pub use pretrained::{LoadedEncoder, Pretrained};
-pub use sparse::SparseTable;
+pub use sparse::{RowInit, SparseTable};
 pub use transformer::Transformer;
 
 use crate::config::{ModelConfig, ModelKind, PretrainedSpec};
@@ -53,16 +53,18 @@ pub enum Input {
     Pooled(Tensor),
 }
 
-/// A batch of bags. For each of the batch's `N` bag entries: its index into `rows` (`[N]`),
-/// the batch row it belongs to (`[N]`) and its weight (`[N, 1]`). `ids` are the distinct
-/// table rows in order of first appearance and `rows` their embeddings: a variable, so the
-/// gradient of exactly these rows can be read after the backward pass.
+/// A batch of bags. For each of the batch's `N` bag entries: its index into the distinct rows
+/// (`local`), the batch row it belongs to (`segment`) and its weight (`scale`). `ids` are the
+/// distinct table rows in order of first appearance and `rows` their values (`[ids.len(),
+/// dim]`, row-major). The forward pass keeps its pooled variable and the weights it used in
+/// `kept`, so the backward pass (`sparse_grad`) can hand each row its gradient.
 pub struct BagInput {
-    pub local: Tensor,
-    pub segment: Tensor,
-    pub scale: Tensor,
+    pub local: Vec<u32>,
+    pub segment: Vec<u32>,
+    pub scale: Vec<f32>,
     pub ids: Vec<u32>,
-    pub rows: Var,
+    pub rows: Vec<f32>,
+    pub kept: std::sync::Mutex<Option<(Var, Vec<f32>)>>,
 }
 
 /// A batch of examples as model input.
@@ -278,16 +280,22 @@ pub fn apply_heads(heads: &[Linear], x: &Tensor) -> Result<Vec<Tensor>> {
 /// Inverted dropout with a mask drawn from our seeded RNG (candle's `dropout` uses an
 /// unseedable RNG). `salt` separates the masks of different layers in one batch.
 pub fn dropout(x: &Tensor, p: f32, seed: Option<u64>, salt: u64) -> Result<Tensor> {
-    let Some(seed) = seed.filter(|_| p > 0.0) else {
-        return Ok(x.clone());
-    };
+    match dropout_mask(x.elem_count(), p, seed, salt) {
+        Some(mask) => x.mul(&Tensor::from_vec(mask, x.shape(), x.device())?),
+        None => Ok(x.clone()),
+    }
+}
+
+/// The mask `dropout` multiplies by (`n` values of 0 or 1/(1-p)); `None` when nothing drops.
+pub fn dropout_mask(n: usize, p: f32, seed: Option<u64>, salt: u64) -> Option<Vec<f32>> {
+    let seed = seed.filter(|_| p > 0.0)?;
     let mut rng = SeededRng::new(seed, init::DROPOUT_STREAM ^ salt);
     let keep = 1.0 / (1.0 - p);
-    let mask: Vec<f32> = (0..x.elem_count())
-        .map(|_| if rng.uniform() < p { 0.0 } else { keep })
-        .collect();
-    let mask = Tensor::from_vec(mask, x.shape(), x.device())?;
-    x.mul(&mask)
+    Some(
+        (0..n)
+            .map(|_| if rng.uniform() < p { 0.0 } else { keep })
+            .collect(),
+    )
 }
 
 /// Indices of `feats` in order of token count (stable), so batches of neighbours pad little.

@@ -1,44 +1,95 @@
-//! The `bow` embedding table: rows updated sparsely, with weight decay applied lazily.
+//! The `bow` embedding table: rows updated sparsely, stored sparsely, with weight decay
+//! applied lazily.
 //!
-//! The table can hold millions of rows, so it lives outside candle's variables: a batch
-//! gathers only the rows it touches, and the optimiser writes back only those. Weight decay
-//! shrinks every row at every step, which would cost time in proportion to the table; instead
-//! each row remembers the cumulative decay at its last update, and the decay it missed since is
-//! applied when the row is next read or written. The result is the dense update's, exactly up
-//! to float rounding.
+//! The table can hold millions of hashed rows, of which a corpus touches a fraction, so
+//! nothing here costs time or space in proportion to the table:
+//! - a row's initial value is a pure function of the table's seed and the row's number
+//!   (`RowInit`), so untouched rows are never drawn, stored or written: a row gets storage (a
+//!   *slot*) the first time the optimiser updates it, and the checkpoint holds only those;
+//! - a batch gathers only the rows it touches, and the optimiser writes back only those;
+//! - weight decay shrinks every row at every step; instead each slot remembers the cumulative
+//!   decay at its last update, and the decay it missed since is applied when the row is next
+//!   read or written. The result is the dense update's, exactly up to float rounding.
 
 use crate::config::OptimizerKind;
 use crate::optim::{Optimizer, BETA1, BETA2, EPS};
-use crate::rng::SeededRng;
 use candle_core::{Device, Result, Tensor};
 
-/// A row-major `[rows, dim]` table with per-row optimiser state.
+/// Where a row starts before its first update.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RowInit {
+    /// A linear model's start: plain SGD then ends in the span of the training data.
+    Zeros,
+    /// fastText's start, uniform in ±`bound`, from a counter-based generator keyed by `seed`.
+    Uniform { seed: u64, bound: f32 },
+}
+
+const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// splitmix64's output function: a bijective mix of one 64-bit counter.
+#[inline]
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+impl RowInit {
+    /// Row `row`'s initial values, written to `out` (`dim` long). Value `j` is splitmix64's
+    /// draw number `row * dim + j` from `seed`: the same whichever rows are asked for, in
+    /// whatever order, so a loaded checkpoint reads its untouched rows as training did.
+    #[inline]
+    pub fn fill(&self, row: usize, out: &mut [f32]) {
+        match *self {
+            RowInit::Zeros => out.fill(0.0),
+            RowInit::Uniform { seed, bound } => {
+                let base = (row * out.len()) as u64;
+                for (j, x) in out.iter_mut().enumerate() {
+                    let counter = base + j as u64 + 1;
+                    let z = mix(seed.wrapping_add(counter.wrapping_mul(GOLDEN)));
+                    let u = (z >> 40) as f32 / (1u32 << 24) as f32;
+                    *x = (u * 2.0 - 1.0) * bound;
+                }
+            }
+        }
+    }
+}
+
+/// Marks a row that has no slot yet.
+const ABSENT: u32 = u32::MAX;
+
+/// A `[rows, dim]` table of which only the updated rows are stored, with per-row optimiser
+/// state for those.
 #[derive(Debug, Clone)]
 pub struct SparseTable {
     pub rows: usize,
     pub dim: usize,
-    /// Row values before the decay still pending for each row (see `decay_mark`).
-    pub data: Vec<f32>,
-    /// Adam first and second moments (or SGD momentum in `m`), allocated on first update.
-    pub m: Vec<f32>,
-    pub v: Vec<f32>,
+    pub init: RowInit,
+    /// Row to slot, `ABSENT` for rows that still hold their initial value.
+    index: Vec<u32>,
+    /// Slot to row, in order of first update (deterministic, as training is).
+    ids: Vec<u32>,
+    /// Slot values (`[slots, dim]`) before the decay still pending for each (see `decay_mark`).
+    data: Vec<f32>,
+    /// Adam first and second moments (or SGD momentum in `m`) per slot, once needed.
+    m: Vec<f32>,
+    v: Vec<f32>,
     /// Sum over the steps so far of ln(1 - lr * weight_decay).
-    pub decay_log: f64,
-    /// Per row, `decay_log` when the row was last brought up to date; empty without decay.
-    pub decay_mark: Vec<f64>,
+    decay_log: f64,
+    /// Per slot, `decay_log` when the slot was last brought up to date. A row without a slot
+    /// owes all the decay since the start (a mark of 0).
+    decay_mark: Vec<f64>,
 }
 
 impl SparseTable {
-    pub fn new(rows: usize, dim: usize, rng: &mut SeededRng) -> Self {
-        // fastText initialises input vectors uniformly in ±1/dim.
-        let bound = 1.0 / dim as f32;
-        let data = (0..rows * dim)
-            .map(|_| (rng.uniform() * 2.0 - 1.0) * bound)
-            .collect();
+    pub fn new(rows: usize, dim: usize, init: RowInit) -> Self {
         SparseTable {
             rows,
             dim,
-            data,
+            init,
+            index: vec![ABSENT; rows],
+            ids: Vec::new(),
+            data: Vec::new(),
             m: Vec::new(),
             v: Vec::new(),
             decay_log: 0.0,
@@ -46,97 +97,151 @@ impl SparseTable {
         }
     }
 
-    /// A table of zeros: a linear model's start, so that plain SGD ends in the span of the
-    /// training data (its minimum-norm, max-margin direction) with no random component.
-    pub fn zeros(rows: usize, dim: usize) -> Self {
-        SparseTable {
-            rows,
-            dim,
-            data: vec![0.0; rows * dim],
-            m: Vec::new(),
-            v: Vec::new(),
-            decay_log: 0.0,
-            decay_mark: Vec::new(),
+    /// How many rows have been updated (and are stored).
+    pub fn stored(&self) -> usize {
+        self.ids.len()
+    }
+
+    fn slot(&self, row: usize) -> Option<usize> {
+        match self.index.get(row) {
+            Some(&s) if s != ABSENT => Some(s as usize),
+            _ => None,
         }
     }
 
-    /// The factor a row's stored values still owe to weight decay.
+    /// The factor a slot's stored values (or, for `None`, an initial value) still owe to
+    /// weight decay.
     #[inline]
-    pub fn pending(&self, row: usize) -> f32 {
-        match self.decay_mark.get(row) {
-            Some(&mark) if mark != self.decay_log => (self.decay_log - mark).exp() as f32,
-            _ => 1.0,
+    fn pending(&self, slot: Option<usize>) -> f32 {
+        if self.decay_log == 0.0 {
+            return 1.0;
         }
+        let mark = slot.and_then(|s| self.decay_mark.get(s)).copied();
+        match mark.unwrap_or(0.0) {
+            m if m == self.decay_log => 1.0,
+            m => (self.decay_log - m).exp() as f32,
+        }
+    }
+
+    /// The slot of `row`, giving it one holding its initial value when it has none.
+    fn materialise(&mut self, row: usize) -> usize {
+        if let Some(s) = self.slot(row) {
+            return s;
+        }
+        let s = self.ids.len();
+        self.index[row] = s as u32;
+        self.ids.push(row as u32);
+        let start = self.data.len();
+        self.data.resize(start + self.dim, 0.0);
+        self.init.fill(row, &mut self.data[start..]);
+        for state in [&mut self.m, &mut self.v] {
+            if !state.is_empty() {
+                state.resize(start + self.dim, 0.0);
+            }
+        }
+        self.decay_mark.push(0.0);
+        s
     }
 
     /// Record one step's decay factor `1 - rate` for every row, without touching them.
     pub fn add_decay(&mut self, rate: f64) {
-        if self.decay_mark.is_empty() {
-            self.decay_mark = vec![0.0; self.rows];
-            self.decay_log = 0.0;
-        }
         self.decay_log += (1.0 - rate).ln();
     }
 
-    /// Apply the decay `row` owes to its stored values, before an update writes to it.
+    /// Apply the decay `slot` owes to its stored values, before an update writes to it.
     #[inline]
-    pub fn settle(&mut self, row: usize) {
-        let f = self.pending(row);
+    fn settle(&mut self, slot: usize) {
+        let f = self.pending(Some(slot));
         if f != 1.0 {
-            self.data[row * self.dim..(row + 1) * self.dim]
+            self.data[slot * self.dim..(slot + 1) * self.dim]
                 .iter_mut()
                 .for_each(|x| *x *= f);
         }
-        if let Some(mark) = self.decay_mark.get_mut(row) {
+        if let Some(mark) = self.decay_mark.get_mut(slot) {
             *mark = self.decay_log;
         }
     }
 
-    /// The current values of rows `ids`, as a `[ids.len(), dim]` tensor.
-    pub fn gather(&self, ids: &[u32], device: &Device) -> Result<Tensor> {
-        let mut out = Vec::with_capacity(ids.len() * self.dim);
-        for &i in ids {
-            let s = i as usize * self.dim;
-            let row = &self.data[s..s + self.dim];
-            let f = self.pending(i as usize);
-            if f == 1.0 {
-                out.extend_from_slice(row);
-            } else {
-                out.extend(row.iter().map(|x| x * f));
+    /// Append row `row`'s current values to `out`.
+    #[inline]
+    fn read_into(&self, row: usize, out: &mut Vec<f32>) {
+        let slot = self.slot(row);
+        let f = self.pending(slot);
+        let start = out.len();
+        match slot {
+            Some(s) => out.extend_from_slice(&self.data[s * self.dim..(s + 1) * self.dim]),
+            None => {
+                out.resize(start + self.dim, 0.0);
+                self.init.fill(row, &mut out[start..]);
             }
         }
-        Tensor::from_vec(out, (ids.len(), self.dim), device)
+        if f != 1.0 {
+            out[start..].iter_mut().for_each(|x| *x *= f);
+        }
     }
 
-    /// The whole table's current values (pending decay applied), for a checkpoint.
-    pub fn to_tensor(&self) -> Result<Tensor> {
-        if self.decay_mark.is_empty() {
-            return Tensor::from_slice(&self.data, (self.rows, self.dim), &Device::Cpu);
+    /// Inference: the weighted sum of the rows of `bag` (`weights`, or the plain mean when
+    /// empty), added to `out` (`dim` long) in entry order, as training's gather-and-scatter
+    /// sums them. A row that training never updated reads as zero: its initial value is noise
+    /// that no example ever corrected (fastText's pruning drops such rows too), and skipping it
+    /// is what makes the checkpoint sparse and labelling fast.
+    pub fn pool_into(&self, bag: &[u32], weights: &[f32], out: &mut [f32]) {
+        let mean = 1.0 / bag.len() as f32;
+        let weighted = weights.len() == bag.len();
+        for (k, &id) in bag.iter().enumerate() {
+            let Some(slot) = self.slot(id as usize) else {
+                continue;
+            };
+            let w = if weighted { weights[k] } else { mean };
+            let f = self.pending(Some(slot));
+            let row = &self.data[slot * self.dim..(slot + 1) * self.dim];
+            if f == 1.0 {
+                for (o, x) in out.iter_mut().zip(row) {
+                    *o += x * w;
+                }
+            } else {
+                for (o, x) in out.iter_mut().zip(row) {
+                    *o += (x * f) * w;
+                }
+            }
         }
-        let mut out = self.data.clone();
-        for (r, row) in out.chunks_mut(self.dim).enumerate() {
-            let f = self.pending(r);
-            row.iter_mut().for_each(|x| *x *= f);
+    }
+
+    /// Training: the current values of rows `ids`, row-major; rows not yet updated read their
+    /// initial values.
+    pub fn gather_vec(&self, ids: &[u32]) -> Vec<f32> {
+        let mut out = Vec::with_capacity(ids.len() * self.dim);
+        for &i in ids {
+            self.read_into(i as usize, &mut out);
         }
-        Tensor::from_vec(out, (self.rows, self.dim), &Device::Cpu)
+        out
+    }
+
+    /// `gather_vec` as a `[ids.len(), dim]` tensor.
+    pub fn gather(&self, ids: &[u32], device: &Device) -> Result<Tensor> {
+        Tensor::from_vec(self.gather_vec(ids), (ids.len(), self.dim), device)
     }
 
     /// One optimiser step on the rows `ids` with their gradients `grad` (`[ids.len(), dim]`,
     /// row-major). Lazy Adam: moments of untouched rows are left as they are. Uses the step
     /// count of the dense update that ran just before. Weight decay is decoupled (as AdamW's,
-    /// for SGD too) and applies to every row at every step, lazily (`SparseTable::settle`).
+    /// for SGD too) and applies to every row at every step, lazily (`settle`).
     pub fn step(&mut self, opt: &Optimizer, ids: &[u32], grad: &[f32], lr: f64, scale: f64) {
-        let table = self;
-        let dim = table.dim;
+        let dim = self.dim;
         let decay = lr * opt.weight_decay;
         if decay > 0.0 {
-            table.add_decay(decay);
+            self.add_decay(decay);
         }
         let plain_sgd = opt.kind == OptimizerKind::Sgd && opt.momentum == 0.0;
-        if table.m.is_empty() && !plain_sgd {
-            table.m = vec![0.0; table.data.len()];
+        // Rows first, so the moments below are sized to every stored row.
+        let slots: Vec<usize> = ids
+            .iter()
+            .map(|&id| self.materialise(id as usize))
+            .collect();
+        if self.m.is_empty() && !plain_sgd {
+            self.m = vec![0.0; self.data.len()];
             if opt.kind == OptimizerKind::AdamW {
-                table.v = vec![0.0; table.data.len()];
+                self.v = vec![0.0; self.data.len()];
             }
         }
         let t = opt.step.max(1) as i32;
@@ -146,13 +251,13 @@ impl SparseTable {
         let inv_bc2_sqrt = (1.0 / (1.0 - BETA2.powi(t)).sqrt()) as f32;
         let (b1, b2, eps, scale) = (BETA1 as f32, BETA2 as f32, EPS as f32, scale as f32);
         let (mu, lr) = (opt.momentum as f32, lr as f32);
-        for (r, &id) in ids.iter().enumerate() {
+        for (r, &slot) in slots.iter().enumerate() {
             if decay > 0.0 {
-                table.settle(id as usize);
+                self.settle(slot);
             }
-            let rows = id as usize * dim..(id as usize + 1) * dim;
+            let span = slot * dim..(slot + 1) * dim;
             let g = &grad[r * dim..(r + 1) * dim];
-            let theta = &mut table.data[rows.clone()];
+            let theta = &mut self.data[span.clone()];
             if plain_sgd {
                 // fastText's update: no per-row state to read or write.
                 for j in 0..dim {
@@ -160,10 +265,10 @@ impl SparseTable {
                 }
                 continue;
             }
-            let m = &mut table.m[rows.clone()];
+            let m = &mut self.m[span.clone()];
             match opt.kind {
                 OptimizerKind::AdamW => {
-                    let v = &mut table.v[rows];
+                    let v = &mut self.v[span];
                     for j in 0..dim {
                         let gj = g[j] * scale;
                         m[j] = b1 * m[j] + (1.0 - b1) * gj;
@@ -180,195 +285,11 @@ impl SparseTable {
             }
         }
     }
-
-    /// The optimiser state of the rows, for a resume: moments, and with weight decay the
-    /// stored values and each row's pending decay (the weights file holds decayed values; a
-    /// resume from those would round differently from an unbroken run).
-    pub fn state(&self) -> Result<Vec<(String, Tensor)>> {
-        let (shape, cpu) = ((self.rows, self.dim), &Device::Cpu);
-        let mut out = Vec::new();
-        for (name, values) in [("sparse.m", &self.m), ("sparse.v", &self.v)] {
-            if !values.is_empty() {
-                out.push((name.into(), Tensor::from_slice(values, shape, cpu)?));
-            }
-        }
-        if !self.decay_mark.is_empty() {
-            out.push((
-                "sparse.raw".into(),
-                Tensor::from_slice(&self.data, shape, cpu)?,
-            ));
-            let marks = Tensor::from_slice(&self.decay_mark, self.rows, cpu)?;
-            out.push(("sparse.decay_mark".into(), marks));
-            let log = Tensor::from_slice(&[self.decay_log], 1, cpu)?;
-            out.push(("sparse.decay_log".into(), log));
-        }
-        Ok(out)
-    }
-
-    /// Restore what `state` saved, after `load` has set the weights.
-    pub fn load_state(&mut self, state: &std::collections::HashMap<String, Tensor>) -> Result<()> {
-        let get = |k: &str| -> Result<Vec<f32>> {
-            match state.get(k) {
-                Some(t) => t.flatten_all()?.to_vec1(),
-                None => Ok(Vec::new()),
-            }
-        };
-        self.m = get("sparse.m")?;
-        self.v = get("sparse.v")?;
-        if let (Some(raw), Some(mark), Some(log)) = (
-            state.get("sparse.raw"),
-            state.get("sparse.decay_mark"),
-            state.get("sparse.decay_log"),
-        ) {
-            self.data = raw.flatten_all()?.to_vec1()?;
-            self.decay_mark = mark.to_vec1()?;
-            self.decay_log = log.to_vec1::<f64>()?.first().copied().unwrap_or(0.0);
-        }
-        Ok(())
-    }
-
-    pub fn load(&mut self, t: &Tensor) -> Result<()> {
-        let (rows, dim) = t.dims2()?;
-        if (rows, dim) != (self.rows, self.dim) {
-            return Err(candle_core::Error::Msg(format!(
-                "embedding table is {rows}x{dim}, expected {}x{}",
-                self.rows, self.dim
-            )));
-        }
-        self.data = t.flatten_all()?.to_vec1()?;
-        self.decay_log = 0.0;
-        self.decay_mark.clear();
-        Ok(())
-    }
 }
+
+#[path = "sparse_io.rs"]
+mod io;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use candle_core::{backprop::GradStore, Var};
-
-    fn table() -> SparseTable {
-        SparseTable {
-            rows: 3,
-            dim: 2,
-            data: vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
-            m: Vec::new(),
-            v: Vec::new(),
-            decay_log: 0.0,
-            decay_mark: Vec::new(),
-        }
-    }
-
-    fn values(t: &Tensor) -> Vec<f32> {
-        t.flatten_all().unwrap().to_vec1().unwrap()
-    }
-
-    #[test]
-    fn lazy_decay_reads_as_if_every_row_had_decayed_at_every_step() {
-        let mut t = table();
-        let rates = [0.1, 0.05, 0.2];
-        for (step, rate) in rates.iter().enumerate() {
-            t.add_decay(*rate);
-            if step == 1 {
-                t.settle(1);
-            }
-        }
-        let factor: f32 = rates.iter().map(|r| 1.0 - *r as f32).product();
-        let got = values(&t.gather(&[0, 1, 2], &Device::Cpu).unwrap());
-        let want: Vec<f32> = table().data.iter().map(|x| x * factor).collect();
-        for (g, w) in got.iter().zip(&want) {
-            assert!((g - w).abs() < 1e-5, "{got:?} vs {want:?}");
-        }
-        let whole = values(&t.to_tensor().unwrap());
-        assert_eq!(whole, got);
-    }
-
-    #[test]
-    fn a_table_without_decay_reads_its_stored_values() {
-        let t = table();
-        assert_eq!(t.pending(2), 1.0);
-        let whole = values(&t.to_tensor().unwrap());
-        assert_eq!(whole, t.data);
-    }
-
-    fn table_of(data: &[f32], dim: usize) -> SparseTable {
-        SparseTable {
-            rows: data.len() / dim,
-            dim,
-            data: data.to_vec(),
-            m: Vec::new(),
-            v: Vec::new(),
-            decay_log: 0.0,
-            decay_mark: Vec::new(),
-        }
-    }
-
-    /// A loss that touches rows 1 and 3 of a `[4, 3]` table only.
-    fn grads_of(var: &Var) -> Result<GradStore> {
-        let ids = Tensor::new(&[1u32, 3], &Device::Cpu)?;
-        let rows = var.as_tensor().index_select(&ids, 0)?;
-        let w = Tensor::new(&[[1f32, -2.0, 0.5], [3.0, 0.25, -1.0]], &Device::Cpu)?;
-        (rows.sqr()? * w)?.sum_all()?.backward()
-    }
-
-    #[test]
-    fn sparse_and_dense_steps_agree_on_every_row_with_and_without_weight_decay() {
-        let data: Vec<f32> = (0..12).map(|i| (i as f32 - 5.0) / 7.0).collect();
-        let runs = [
-            (OptimizerKind::AdamW, 0.0, 0.0),
-            (OptimizerKind::Sgd, 0.9, 0.0),
-            // Decay reaches the rows no batch touched, though the sparse step never visits them.
-            (OptimizerKind::AdamW, 0.0, 0.5),
-        ];
-        for (kind, momentum, wd) in runs {
-            let var = Var::from_slice(&data, (4, 3), &Device::Cpu).unwrap();
-            let mut opt =
-                Optimizer::new(kind, wd, momentum, vec![("w".into(), var.clone())]).unwrap();
-            let mut sparse = table_of(&data, 3);
-            for _ in 0..3 {
-                let before: Vec<f32> = var.as_tensor().flatten_all().unwrap().to_vec1().unwrap();
-                let grads = grads_of(&var).unwrap();
-                let g: Vec<f32> = grads
-                    .get(var.as_tensor())
-                    .unwrap()
-                    .flatten_all()
-                    .unwrap()
-                    .to_vec1()
-                    .unwrap();
-                // The sparse table sees the same rows, with the gradient its own values give.
-                let sparse_grads = {
-                    let v = Var::from_slice(
-                        &values(&sparse.to_tensor().unwrap()),
-                        (4, 3),
-                        &Device::Cpu,
-                    )
-                    .unwrap();
-                    let gs = grads_of(&v).unwrap();
-                    let all: Vec<f32> = gs
-                        .get(v.as_tensor())
-                        .unwrap()
-                        .flatten_all()
-                        .unwrap()
-                        .to_vec1()
-                        .unwrap();
-                    [&all[3..6], &all[9..12]].concat()
-                };
-                opt.step_dense(&grads, 0.01, 1.0).unwrap();
-                sparse.step(&opt, &[1, 3], &sparse_grads, 0.01, 1.0);
-                let after: Vec<f32> = var.as_tensor().flatten_all().unwrap().to_vec1().unwrap();
-                let sparse_after = values(&sparse.to_tensor().unwrap());
-                for i in 0..12 {
-                    let touched = (3..6).contains(&i) || (9..12).contains(&i);
-                    assert!(
-                        (after[i] - sparse_after[i]).abs() < 1e-5,
-                        "{kind:?} wd {wd} row value {i}"
-                    );
-                    if !touched && wd == 0.0 {
-                        assert_eq!(after[i], before[i], "{kind:?}: untouched {i} moved");
-                        assert_eq!(g[i], 0.0);
-                    }
-                }
-            }
-        }
-    }
-}
+#[path = "sparse_tests.rs"]
+mod tests;

@@ -57,12 +57,27 @@ impl TextPipeline {
     where
         I: IntoIterator<Item = &'a str> + Clone,
     {
-        let mut counts: HashMap<String, usize> = HashMap::new();
-        for t in texts.clone() {
-            for w in tokenize(config, t) {
-                *counts.entry(w).or_default() += 1;
-            }
-        }
+        // Counted in parallel chunks and merged: sums, so the result is the same whatever
+        // order the chunks finish in.
+        use rayon::prelude::*;
+        let all: Vec<&str> = texts.clone().into_iter().collect();
+        let counts = all
+            .par_chunks(2048)
+            .map(|chunk| {
+                let mut counts: HashMap<String, usize> = HashMap::new();
+                for t in chunk {
+                    for w in tokenize(config, t) {
+                        *counts.entry(w).or_default() += 1;
+                    }
+                }
+                counts
+            })
+            .reduce(HashMap::new, |mut a, b| {
+                for (w, c) in b {
+                    *a.entry(w).or_default() += c;
+                }
+                a
+            });
         let mut words: Vec<(String, usize)> = counts
             .into_iter()
             .filter(|(_, c)| *c >= config.min_count)

@@ -228,8 +228,10 @@ fn build_ctx(cfg: LoadedConfig, quiet: bool) -> Result<Ctx> {
         Some(enc) => TextPipeline::for_encoder(v.raw.text.clone(), enc.tokenizer.clone()),
         None => TextPipeline::fit(&v.raw.text, train.iter().map(|e| e.text.as_str())),
     };
+    // Each text is featurised once, on the run's threads; `collect` keeps the rows' order.
     let featurise = |ex: &[Example]| {
-        ex.iter()
+        use rayon::prelude::*;
+        ex.par_iter()
             .map(|e| pipeline.features(&e.text))
             .collect::<Vec<_>>()
     };

@@ -125,7 +125,10 @@ mod tests {
             seed: 1,
         };
         let mut model = build(&spec, &candle_core::Device::Cpu).unwrap();
-        let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let flat = |t: &Tensor| {
+            let t = t.to_dtype(candle_core::DType::F32).unwrap();
+            t.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+        };
         let best = snapshot(model.as_ref(), 1, &BTreeMap::new(), 0.0).unwrap();
         let then: Vec<Vec<f32>> = best.weights.iter().map(|(_, t)| flat(t)).collect();
         let feats = [pipeline.features("talks resumed")];
