@@ -1,4 +1,4 @@
-//! The handlers of the commands that run models: train, evaluate, compare, classify and
+//! The handlers of the commands that run models: train, tune, evaluate, compare, classify and
 //! segment. Each turns its arguments into a library call and prints the outcome.
 
 use crate::{cli, render, Outcome};
@@ -112,6 +112,35 @@ pub(crate) fn segment(args: cli::SegmentArgs) -> anyhow::Result<Outcome> {
     let flag = stancekit::runtime::catch_signals(render::STREAM_NOTICE);
     let summary = stancekit::classify::segment_file(&io, &opts, Some(&flag))?;
     render::summary(&summary, &args.io)?;
+    Ok(Outcome::Ok)
+}
+
+pub(crate) fn tune(args: cli::TuneArgs) -> anyhow::Result<Outcome> {
+    use stancekit::tune::{log, tune, TuneOptions};
+    let flag = stancekit::runtime::catch_signals(
+        "interrupt: finishing the current run; the same command resumes (again to abort)",
+    );
+    let opts = TuneOptions {
+        budget: args.budget,
+        max_trials: args.trials,
+        out: args.out,
+        seed: args.seed,
+        quiet: args.quiet,
+        keep_runs: args.keep_runs,
+        interrupt: Some(flag),
+        stop_after_runs: args.stop_after_runs,
+    };
+    let summary = match tune(&args.config, &args.overrides, &opts) {
+        Err(stancekit::Error::Interrupted) => {
+            eprintln!("stopped; finished runs are logged: run the same command to resume");
+            return Err(stancekit::Error::Interrupted.into());
+        }
+        other => other?,
+    };
+    match args.json {
+        true => out!("{}\n", serde_json::to_string_pretty(&summary)?),
+        false => out!("{}", log::render(&summary)),
+    }
     Ok(Outcome::Ok)
 }
 

@@ -26,5 +26,6 @@ pub mod table;
 pub mod tensors;
 pub mod text;
 pub mod train;
+pub mod tune;
 
 pub use error::{Error, Result};

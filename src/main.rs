@@ -54,7 +54,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
     // leaving no temporary file either way.
     let graceful = matches!(
         cli.command,
-        Command::Train(_) | Command::Classify(_) | Command::Segment(_)
+        Command::Train(_) | Command::Tune(_) | Command::Classify(_) | Command::Segment(_)
     );
     if !graceful {
         stancekit::runtime::exit_on_signal();
@@ -110,6 +110,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
             }
         },
         Command::Train(args) => commands::train(args),
+        Command::Tune(args) => commands::tune(args),
         Command::Evaluate(args) => commands::evaluate(args),
         Command::Compare(args) => commands::compare(args),
         Command::Classify(args) => commands::classify(args),

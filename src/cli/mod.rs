@@ -2,8 +2,10 @@
 
 mod data;
 mod select;
+mod tune;
 pub use data::{AgreementArgs, DataCommand, ImportArgs};
 pub use select::{ExportArg, SelectArgs, StrategyArg};
+pub use tune::TuneArgs;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -217,6 +219,10 @@ pub enum Command {
   stancekit train --resume checkpoints/diplomatic        # continue after Ctrl-C
   stancekit train --config configs/diplomatic.toml --bundle   # encoder copied in")]
     Train(TrainArgs),
+    /// Search a config's hyperparameters on cross-validation folds of its training split,
+    /// within a time budget; writes the best config and a report of every trial.
+    #[command(after_help = tune::TUNE_HELP)]
+    Tune(TuneArgs),
     /// Evaluate a checkpoint on a labelled file: metrics with bootstrap CIs, calibration,
     /// confusions; writes report.json, report.md, report.html and predictions.csv.
     #[command(

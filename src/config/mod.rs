@@ -10,6 +10,7 @@ mod load;
 mod model;
 mod pretrained;
 mod sources;
+mod tune;
 mod types;
 mod valid;
 mod valid_train;
@@ -19,6 +20,7 @@ mod tests;
 
 pub use load::{load_config, parse_config, parse_saved_config, LoadedConfig};
 pub use sources::{SourceConfig, SourceSpec};
+pub use tune::{Dist, TuneConfig, TUNABLE_SECTIONS};
 pub use types::{
     clean_path, BagNorm, ClassWeightSpec, DataSource, Device, EncoderMode, FileFormat,
     MissingPolicy, ModelKind, Normalize, OptimizerKind, Pooling, PretrainedSpec, Schedule,
@@ -42,6 +44,9 @@ pub struct Config {
     pub text: TextConfig,
     pub model: ModelConfig,
     pub train: TrainConfig,
+    /// `stancekit tune`'s search; ignored by `train`.
+    #[serde(skip_serializing_if = "TuneConfig::is_default")]
+    pub tune: TuneConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -117,6 +122,17 @@ pub struct SplitConfig {
     pub test: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stratify: Option<String>,
+    /// Cross-validation inside the training split (`stancekit tune` sets these): with
+    /// `folds = k` (at least 2) the training split is cut into k grouped, stratified folds;
+    /// fold `fold` is the dev split, the others train, and the test split is left out.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub folds: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub fold: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Default for SplitConfig {
@@ -125,6 +141,8 @@ impl Default for SplitConfig {
             dev: 0.1,
             test: 0.1,
             stratify: None,
+            folds: 0,
+            fold: 0,
         }
     }
 }

@@ -286,6 +286,9 @@ fn reference_config_parses_and_mentions_every_key() {
         "group_column",
         "id_column",
         "stratify",
+        "folds",
+        "fold",
+        "space",
         "column",
         "name",
     ];

@@ -31,6 +31,7 @@ impl Config {
 
         // [split]
         validate_split(&self.split, &err)?;
+        validate_tune(&self.tune, &err)?;
 
         // [[tasks]]
         let tasks = validate_tasks(&self.tasks, &err)?;
@@ -158,12 +159,52 @@ fn validate_data(
     Ok((source, delimiter))
 }
 
+/// `[tune]`: at least two folds, and distributions over tunable keys only.
+fn validate_tune(t: &super::TuneConfig, err: &dyn Fn(&str, String) -> Error) -> Result<()> {
+    if t.folds < 2 {
+        return Err(err(
+            "tune.folds",
+            format!("expected at least 2, got {}", t.folds),
+        ));
+    }
+    for (key, dist) in &t.space {
+        let section = key.split('.').next().unwrap_or("");
+        if !super::TUNABLE_SECTIONS.contains(&section) || !key.contains('.') {
+            return Err(err(
+                &format!("tune.space.\"{key}\""),
+                "only [text], [model] and [train] keys can be searched, written as \"section.key\""
+                    .into(),
+            ));
+        }
+        if let Some(problem) = dist.problem() {
+            return Err(err(&format!("tune.space.\"{key}\""), problem));
+        }
+    }
+    Ok(())
+}
+
 /// `[split]`: fractions that leave rows for training.
 fn validate_split(s: &super::SplitConfig, err: &dyn Fn(&str, String) -> Error) -> Result<()> {
     for (key, v) in [("split.dev", s.dev), ("split.test", s.test)] {
         if !(0.0..1.0).contains(&v) {
             return Err(err(key, format!("expected a fraction in [0, 1), got {v}")));
         }
+    }
+    if s.folds == 1 {
+        return Err(err(
+            "split.folds",
+            "cross-validation needs at least 2 folds (0 turns it off)".into(),
+        ));
+    }
+    if s.fold > 0 && s.fold >= s.folds {
+        return Err(err(
+            "split.fold",
+            format!(
+                "fold {} does not exist: folds are numbered 0 to split.folds - 1 ({})",
+                s.fold,
+                s.folds.saturating_sub(1)
+            ),
+        ));
     }
     if s.dev + s.test >= 1.0 {
         return Err(err(

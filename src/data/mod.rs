@@ -158,6 +158,7 @@ pub fn load_corpus(cfg: &ValidConfig) -> Result<Corpus> {
                 splits,
             };
             sources::add_sources(cfg, &mut corpus)?;
+            sources::apply_fold(cfg, &mut corpus);
             Ok(corpus)
         }
         DataSource::Single(path) => {
@@ -182,6 +183,7 @@ pub fn load_corpus(cfg: &ValidConfig) -> Result<Corpus> {
             corpus
                 .splits
                 .retain(|s| s.part == Part::Train || !s.records.is_empty());
+            sources::apply_fold(cfg, &mut corpus);
             Ok(corpus)
         }
     }

@@ -1,6 +1,7 @@
 //! Reading `[[data.sources]]` into the corpus: each extra source is read with its own options
 //! and columns, split on its own (grouped by its own group column, so no group straddles
-//! splits and the groups of two sources never merge), or added whole to training.
+//! splits and the groups of two sources never merge), or added whole to training. Also the
+//! cross-validation view of a corpus (`split.folds`), which splits the same way.
 
 use super::{read_with, Columns, Corpus, Part, Record, SplitRecords};
 use crate::config::{FileFormat, TaskSpec, ValidConfig};
@@ -10,17 +11,7 @@ use crate::table::ReadOptions;
 /// The split of each record: seeded, grouped by `group`, stratified by the mapped label of
 /// `task` (the config's stratify task as this source labels it).
 pub(super) fn split_parts(cfg: &ValidConfig, task: &TaskSpec, records: &[Record]) -> Vec<Part> {
-    let t = cfg.stratify_task;
-    let strata: Vec<String> = records
-        .iter()
-        .map(|r| {
-            r.labels[t]
-                .as_deref()
-                .map(|l| task.mapped(l))
-                .unwrap_or("")
-                .to_string()
-        })
-        .collect();
+    let strata = strata(cfg, task, records);
     let groups: Vec<Option<&str>> = records.iter().map(|r| r.group.as_deref()).collect();
     let strata_ref: Vec<&str> = strata.iter().map(String::as_str).collect();
     super::grouped_split(
@@ -30,6 +21,64 @@ pub(super) fn split_parts(cfg: &ValidConfig, task: &TaskSpec, records: &[Record]
         cfg.raw.split.test,
         cfg.raw.run.seed,
     )
+}
+
+/// Each record's stratification key: its mapped label for the stratify task ("" if none).
+fn strata(cfg: &ValidConfig, task: &TaskSpec, records: &[Record]) -> Vec<String> {
+    let t = cfg.stratify_task;
+    records
+        .iter()
+        .map(|r| {
+            r.labels[t]
+                .as_deref()
+                .map(|l| task.mapped(l))
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect()
+}
+
+/// `split.folds`: replace the corpus's splits with one cross-validation fold of its training
+/// split: fold `split.fold` as dev, the other folds as train, and no test split at all, so a
+/// search over folds cannot see the test rows.
+pub(super) fn apply_fold(cfg: &ValidConfig, corpus: &mut Corpus) {
+    let (k, fold) = (cfg.raw.split.folds, cfg.raw.split.fold);
+    if k < 2 {
+        return;
+    }
+    let records = corpus
+        .splits
+        .iter_mut()
+        .find(|s| s.part == Part::Train)
+        .map(|s| std::mem::take(&mut s.records))
+        .unwrap_or_default();
+    let task = &cfg.tasks[cfg.stratify_task];
+    let strata = strata(cfg, task, &records);
+    let strata_ref: Vec<&str> = strata.iter().map(String::as_str).collect();
+    // Keyed by source too: two sources' groups never merge.
+    let keys: Vec<Option<String>> = records
+        .iter()
+        .map(|r| r.group.as_ref().map(|g| format!("{}\u{1f}{g}", r.source)))
+        .collect();
+    let groups: Vec<Option<&str>> = keys.iter().map(Option::as_deref).collect();
+    let folds = super::split::grouped_folds(&groups, &strata_ref, k, cfg.raw.run.seed);
+    let (mut train, mut dev) = (Vec::new(), Vec::new());
+    for (r, f) in records.into_iter().zip(folds) {
+        match f == fold {
+            true => dev.push(r),
+            false => train.push(r),
+        }
+    }
+    corpus.splits = vec![
+        SplitRecords {
+            part: Part::Train,
+            records: train,
+        },
+        SplitRecords {
+            part: Part::Dev,
+            records: dev,
+        },
+    ];
 }
 
 /// Append every extra source's rows to the corpus splits, in source order.

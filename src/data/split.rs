@@ -24,16 +24,13 @@ impl Part {
     }
 }
 
-/// Assign each row to a part. `groups[i]` is row i's group (`None`: a group of its own);
-/// `strata[i]` its stratification key.
-pub fn grouped_split(
+/// Rows grouped (`members[g]` lists group `g`'s rows, groups in order of first appearance,
+/// so nothing depends on hash order), and the groups of each stratum (a group's stratum is its
+/// majority key; ties go to the smallest key).
+fn strata_of_groups<'a>(
     groups: &[Option<&str>],
-    strata: &[&str],
-    dev: f64,
-    test: f64,
-    seed: u64,
-) -> Vec<Part> {
-    // Groups in order of first appearance, so the result does not depend on hash order.
+    strata: &[&'a str],
+) -> (Vec<Vec<usize>>, BTreeMap<&'a str, Vec<usize>>) {
     let mut group_index: BTreeMap<&str, usize> = BTreeMap::new();
     let mut members: Vec<Vec<usize>> = Vec::new();
     for (row, g) in groups.iter().enumerate() {
@@ -55,7 +52,7 @@ pub fn grouped_split(
         for &r in rows {
             *counts.entry(strata[r]).or_default() += 1;
         }
-        // Majority label; ties go to the smallest key (BTreeMap order, max_by_key keeps last max).
+        // BTreeMap order reversed, and max_by_key keeps the last maximum: the smallest key.
         let key = counts
             .iter()
             .rev()
@@ -64,6 +61,41 @@ pub fn grouped_split(
             .unwrap_or("");
         by_stratum.entry(key).or_default().push(gi);
     }
+    (members, by_stratum)
+}
+
+/// Assign each row to one of `k` cross-validation folds, whole groups at a time. Within each
+/// stratum the groups are shuffled with our seeded RNG and each goes to the fold that holds
+/// the fewest of that stratum's rows so far (the lowest-numbered on ties), so folds come out
+/// about equal in size and label mix.
+pub fn grouped_folds(groups: &[Option<&str>], strata: &[&str], k: usize, seed: u64) -> Vec<usize> {
+    let (members, mut by_stratum) = strata_of_groups(groups, strata);
+    let mut rng = SeededRng::new(seed, FOLD_STREAM);
+    let mut out = vec![0; groups.len()];
+    for gids in by_stratum.values_mut() {
+        rng.shuffle(gids);
+        let mut sizes = vec![0usize; k.max(1)];
+        for &g in gids.iter() {
+            let fold = (0..sizes.len()).min_by_key(|&f| (sizes[f], f)).unwrap_or(0);
+            sizes[fold] += members[g].len();
+            for &r in &members[g] {
+                out[r] = fold;
+            }
+        }
+    }
+    out
+}
+
+/// Assign each row to a part. `groups[i]` is row i's group (`None`: a group of its own);
+/// `strata[i]` its stratification key.
+pub fn grouped_split(
+    groups: &[Option<&str>],
+    strata: &[&str],
+    dev: f64,
+    test: f64,
+    seed: u64,
+) -> Vec<Part> {
+    let (members, mut by_stratum) = strata_of_groups(groups, strata);
     let mut rng = SeededRng::new(seed, SPLIT_STREAM);
     let mut out = vec![Part::Train; groups.len()];
     for gids in by_stratum.values_mut() {
@@ -91,8 +123,10 @@ pub fn grouped_split(
     out
 }
 
-/// Stream id for the split's RNG, distinct from initialisation and shuffling streams.
+/// Stream ids for the split's and the folds' RNGs, distinct from initialisation and shuffling
+/// streams.
 const SPLIT_STREAM: u64 = 0x5917;
+const FOLD_STREAM: u64 = 0xf01d;
 
 #[cfg(test)]
 mod tests {
@@ -166,5 +200,31 @@ mod tests {
         let parts = grouped_split(&g, &s, 0.1, 0.1, 1);
         assert_eq!(parts.iter().filter(|p| **p == Part::Test).count(), 10);
         assert_eq!(parts.iter().filter(|p| **p == Part::Dev).count(), 10);
+    }
+
+    #[test]
+    fn folds_keep_groups_whole_come_out_even_and_follow_the_seed() {
+        let (g, s) = corpus();
+        let g: Vec<Option<&str>> = g.iter().map(|x| Some(x.as_str())).collect();
+        let folds = grouped_folds(&g, &s, 3, 5);
+        assert_eq!(folds, grouped_folds(&g, &s, 3, 5));
+        assert_ne!(folds, grouped_folds(&g, &s, 3, 6));
+        let mut fold_of: HashMap<&str, usize> = HashMap::new();
+        for (grp, f) in g.iter().zip(&folds) {
+            let prev = *fold_of.entry(grp.unwrap()).or_insert(*f);
+            assert_eq!(prev, *f, "group {grp:?} straddles folds");
+        }
+        let n = folds.len() as f64;
+        for k in 0..3 {
+            let share = folds.iter().filter(|f| **f == k).count() as f64 / n;
+            assert!((0.25..0.42).contains(&share), "fold {k} share {share}");
+            let labels: BTreeSet<&str> = folds
+                .iter()
+                .zip(&s)
+                .filter(|(f, _)| **f == k)
+                .map(|(_, l)| *l)
+                .collect();
+            assert_eq!(labels.len(), 3, "fold {k} lacks a stratum");
+        }
     }
 }
