@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """Benchmark (not a test): stancekit `bow` against fastText on SST-2, same settings.
 
-Both train 5 epochs with word bigrams, dim 10 and 2M hash buckets on 2 threads on
-../shared/datasets/sst2/train.tsv and are scored on dev.tsv. Prints wall time, examples/s and
-dev accuracy side by side with their ratios, and writes the same as JSON.
+Every tool trains 5 epochs with word bigrams, dim 10 and 2M hash buckets on 2 threads on
+../shared/datasets/sst2/train.tsv and is scored on dev.tsv. Prints training time, whole-command
+time (from the TSV to a model on disk), model size, examples/s and dev accuracy side by side
+with their ratios, and writes the same as JSON. Runs alternate between the tools; medians.
 
-    python3 scripts/bench_sst2.py [--threads 2] [--epochs 5] [--batch-size 256] [--json out.json]
+    .venv-bench/bin/python scripts/bench_sst2.py [--threads 2] [--epochs 5] [--batch-size 256]
+        [--repeat 3] [--json out.json]
 
-Needs a release build (cargo build --release) and, for the fastText row, `pip install
-fasttext-wheel`; without it that row is skipped with a message.
+Needs a release build (cargo build --release). Peers: the native fastText CLI (`apt-get
+install fasttext`) and its Python bindings (`pip install fasttext-wheel "numpy<2"`, e.g. in
+.venv-bench); a peer that is missing is skipped with a message.
 """
 import argparse, json, os, shutil, statistics, subprocess, sys, tempfile, time
 from pathlib import Path

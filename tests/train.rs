@@ -471,3 +471,23 @@ fn every_parameter_receives_a_gradient() {
         }
     }
 }
+
+#[test]
+fn a_bow_checkpoint_grows_with_the_rows_training_touched_not_with_the_hash_buckets() {
+    let size = |buckets: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        corpus(dir.path());
+        let extra = ["train.epochs=2", "text.word_ngrams=2", buckets];
+        let s = train(config(dir.path(), "bow", &extra), &quiet()).unwrap();
+        fs::metadata(s.run_dir.join("model-best/model.safetensors"))
+            .unwrap()
+            .len()
+    };
+    let (small, large) = (size("text.buckets=5000"), size("text.buckets=2000000"));
+    // A dense 2M x 16 table alone would be 128 MB.
+    assert!(large < 1_000_000, "{large} bytes for 2M buckets");
+    assert!(
+        large < small * 3 / 2,
+        "{small} bytes with 5k buckets, {large} with 2M"
+    );
+}
