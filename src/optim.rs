@@ -23,6 +23,8 @@ pub struct Optimizer {
     pub v: Vec<Tensor>,
     /// Per variable, a factor on the scheduled learning rate (1 unless set by `scale_lr`).
     pub lr_scale: Vec<f64>,
+    /// Per variable, whether weight decay skips it (`exempt_from_decay`).
+    pub no_decay: Vec<bool>,
 }
 
 impl Optimizer {
@@ -41,6 +43,7 @@ impl Optimizer {
             m: vars.iter().map(zeros).collect::<Result<_>>()?,
             v: vars.iter().map(zeros).collect::<Result<_>>()?,
             lr_scale: vec![1.0; vars.len()],
+            no_decay: vec![false; vars.len()],
             vars,
         })
     }
@@ -51,6 +54,33 @@ impl Optimizer {
             if name.starts_with(prefix) {
                 *scale = factor;
             }
+        }
+    }
+
+    /// Layer-wise learning-rate decay: a variable of layer `i` (named `<prefix><i>.`) has its
+    /// rate multiplied by `decay^(top - i)`, `top` being the highest layer present.
+    pub fn decay_layers(&mut self, prefix: &str, decay: f64) {
+        let layer = |name: &str| -> Option<i32> {
+            name.strip_prefix(prefix)?.split('.').next()?.parse().ok()
+        };
+        let Some(top) = self.vars.iter().filter_map(|(n, _)| layer(n)).max() else {
+            return;
+        };
+        for ((name, _), scale) in self.vars.iter().zip(&mut self.lr_scale) {
+            if let Some(i) = layer(name) {
+                *scale *= decay.powi(top - i);
+            }
+        }
+    }
+
+    /// Exclude biases and normalisation parameters from weight decay.
+    pub fn exempt_biases_and_norms(&mut self) {
+        for ((name, _), skip) in self.vars.iter().zip(&mut self.no_decay) {
+            let leaf = name.rsplit('.').next().unwrap_or(name);
+            *skip = leaf == "bias"
+                || leaf == "beta"
+                || leaf == "gamma"
+                || name.to_ascii_lowercase().contains("norm");
         }
     }
 
@@ -76,6 +106,11 @@ impl Optimizer {
                 continue;
             };
             let lr = base_lr * self.lr_scale[i];
+            let weight_decay = if self.no_decay[i] {
+                0.0
+            } else {
+                self.weight_decay
+            };
             let g = (g.detach() * scale)?;
             let theta = var.as_tensor();
             match self.kind {
@@ -85,12 +120,12 @@ impl Optimizer {
                     self.v[i] = ((&self.v[i] * BETA2)? + (g.sqr()? * (1.0 - BETA2))?)?.detach();
                     let mhat = (&self.m[i] / bc1)?;
                     let denom = ((&self.v[i] / bc2)?.sqrt()? + EPS)?;
-                    let decayed = (theta * (1.0 - lr * self.weight_decay))?;
+                    let decayed = (theta * (1.0 - lr * weight_decay))?;
                     var.set(&(decayed - (mhat / denom)? * lr)?)?;
                 }
                 OptimizerKind::Sgd => {
-                    let g = if self.weight_decay > 0.0 {
-                        (g + (theta * self.weight_decay)?)?
+                    let g = if weight_decay > 0.0 {
+                        (g + (theta * weight_decay)?)?
                     } else {
                         g
                     };
@@ -162,6 +197,71 @@ mod tests {
         let want = [1.0 - 0.1, 2.0 - 0.2, -2.0 + 0.2];
         for (g, w) in got.iter().zip(want) {
             assert!((g - w).abs() < 1e-6, "{got:?}");
+        }
+    }
+
+    fn vars(names: &[&str]) -> Vec<(String, Var)> {
+        names
+            .iter()
+            .map(|n| {
+                (
+                    n.to_string(),
+                    Var::from_slice(&[1f32], 1, &Device::Cpu).unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn layer_wise_decay_slows_each_layer_below_the_top_by_the_factor() {
+        let names = [
+            "encoder.layer.4.output.dense.weight",
+            "encoder.layer.5.output.dense.weight",
+            "encoder.layer.3.attention.self.query.bias",
+            "head_0.weight",
+        ];
+        let mut opt = Optimizer::new(OptimizerKind::AdamW, 0.0, 0.0, vars(&names)).unwrap();
+        opt.scale_lr("encoder.", 0.1);
+        opt.decay_layers("encoder.layer.", 0.5);
+        let want = [0.05, 0.1, 0.025, 1.0];
+        for (got, want) in opt.lr_scale.iter().zip(want) {
+            assert!((got - want).abs() < 1e-12, "{:?}", opt.lr_scale);
+        }
+    }
+
+    #[test]
+    fn biases_and_norms_can_be_spared_weight_decay() {
+        let names = [
+            "encoder.layer.5.output.LayerNorm.weight",
+            "encoder.layer.5.output.dense.weight",
+            "head_0.bias",
+        ];
+        for exempt in [false, true] {
+            let vs = vars(&names);
+            let loss = vs
+                .iter()
+                .map(|(_, v)| (v.as_tensor() * 1e-20).unwrap().sum_all().unwrap())
+                .reduce(|a, b| (a + b).unwrap())
+                .unwrap();
+            let grads = loss.backward().unwrap();
+            let mut opt = Optimizer::new(OptimizerKind::AdamW, 0.5, 0.0, vs.clone()).unwrap();
+            if exempt {
+                opt.exempt_biases_and_norms();
+            }
+            opt.step_dense(&grads, 0.1, 1.0).unwrap();
+            let after: Vec<f32> = vs
+                .iter()
+                .map(|(_, v)| v.as_tensor().to_vec1::<f32>().unwrap()[0])
+                .collect();
+            // A vanishing gradient moves (almost) nothing: only the decay, 1 - 0.1 * 0.5, shows.
+            let decayed = 1.0 - 0.05;
+            let want = match exempt {
+                false => [decayed, decayed, decayed],
+                true => [1.0, decayed, 1.0],
+            };
+            for (g, w) in after.iter().zip(want) {
+                assert!((g - w).abs() < 1e-6, "exempt {exempt}: {after:?}");
+            }
         }
     }
 }

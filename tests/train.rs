@@ -491,3 +491,19 @@ fn a_bow_checkpoint_grows_with_the_rows_training_touched_not_with_the_hash_bucke
         "{small} bytes with 5k buckets, {large} with 2M"
     );
 }
+
+#[test]
+fn balanced_sampling_is_reproducible_and_trains_differently_from_shuffling() {
+    let run = |extra: &[&str]| {
+        let dir = tempfile::tempdir().unwrap();
+        corpus(dir.path());
+        let mut all = vec!["train.epochs=3"];
+        all.extend_from_slice(extra);
+        train(config(dir.path(), "bow", &all), &quiet())
+            .unwrap()
+            .weights_sha256
+    };
+    let balanced = ["train.sampling=\"balanced\""];
+    assert_eq!(run(&balanced), run(&balanced));
+    assert_ne!(run(&balanced), run(&[]));
+}

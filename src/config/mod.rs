@@ -23,8 +23,8 @@ pub use sources::{SourceConfig, SourceSpec};
 pub use tune::{Dist, TuneConfig, TUNABLE_SECTIONS};
 pub use types::{
     clean_path, BagNorm, ClassWeightSpec, DataSource, Device, EncoderMode, FileFormat,
-    MissingPolicy, ModelKind, Normalize, OptimizerKind, Pooling, PretrainedSpec, Schedule,
-    SplitMode, TaskSpec, ThresholdTuning, UnknownPolicy, ValidConfig,
+    MissingPolicy, ModelKind, Normalize, OptimizerKind, Pooling, PretrainedSpec, Sampling,
+    Schedule, SplitMode, TaskSpec, ThresholdTuning, UnknownPolicy, ValidConfig,
 };
 
 use serde::{Deserialize, Serialize};
@@ -293,7 +293,12 @@ pub struct TrainConfig {
     pub optimizer: OptimizerKind,
     pub lr: f64,
     pub encoder_lr: f64,
+    /// Layer-wise learning-rate decay for fine-tuned encoder layers: the top layer trains at
+    /// encoder_lr, each one below at this factor of the one above.
+    pub layer_lr_decay: f64,
     pub weight_decay: f64,
+    /// Whether weight decay also shrinks biases and layer-norm parameters.
+    pub decay_biases_and_norms: bool,
     pub momentum: f64,
     pub schedule: Schedule,
     pub warmup_steps: usize,
@@ -306,6 +311,7 @@ pub struct TrainConfig {
     pub threads: usize,
     pub device: Device,
     pub thresholds: ThresholdTuning,
+    pub sampling: Sampling,
     pub threshold_precision: f64,
     pub fraction: f64,
 }
@@ -319,7 +325,9 @@ impl Default for TrainConfig {
             optimizer: OptimizerKind::AdamW,
             lr: 0.001,
             encoder_lr: 0.00005,
+            layer_lr_decay: 1.0,
             weight_decay: 0.0,
+            decay_biases_and_norms: true,
             momentum: 0.9,
             schedule: Schedule::Constant,
             warmup_steps: 0,
@@ -332,6 +340,7 @@ impl Default for TrainConfig {
             threads: 0,
             device: Device::Cpu,
             thresholds: ThresholdTuning::None,
+            sampling: Sampling::Shuffle,
             threshold_precision: 0.9,
             fraction: 1.0,
         }

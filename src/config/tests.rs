@@ -107,6 +107,19 @@ fn every_validation_error_names_its_key_and_expectation() {
             "divisible",
         ),
         ("[train]\nepochs = 0\n", "train.epochs", "both are 0"),
+        (
+            "[train]\nlayer_lr_decay = 0.0\n",
+            "train.layer_lr_decay",
+            "(0, 1]",
+        ),
+        (
+            "[train]\nsampling = \"balanced\"\nclass_weights = \"balanced\"\n",
+            "train.sampling",
+            "use one",
+        ),
+        ("[split]\nfolds = 1\n", "split.folds", "at least 2"),
+        ("[split]\nfolds = 3\nfold = 3\n", "split.fold", "does not exist"),
+        ("[tune]\nfolds = 1\n", "tune.folds", "at least 2"),
         ("[train]\nbatch_size = 0\n", "train.batch_size", ">= 1"),
         ("[train]\nlr = -1.0\n", "train.lr", "> 0"),
         (

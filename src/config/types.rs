@@ -203,6 +203,18 @@ pub enum Device {
     Auto,
 }
 
+/// How each epoch orders the training rows (`train.sampling`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sampling {
+    /// Every row once per epoch, in a seeded shuffled order.
+    #[default]
+    Shuffle,
+    /// As many draws as rows, with replacement: a class of the stratify task uniformly, then
+    /// a row of it uniformly, so every class is seen equally often.
+    Balanced,
+}
+
 /// Per-class decision thresholds tuned on dev after training (`train.thresholds`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]

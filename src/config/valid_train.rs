@@ -35,6 +35,20 @@ pub(super) fn validate_train(
             "expected 0 <= momentum < 1, weight_decay >= 0 and grad_clip >= 0".into(),
         ));
     }
+    if t.sampling == Sampling::Balanced && t.class_weights != ClassWeights::default() {
+        return Err(err(
+            "train.sampling",
+            "balanced sampling and class weights both correct for class imbalance; use one \
+             (class_weights = \"none\" with sampling = \"balanced\")"
+                .into(),
+        ));
+    }
+    if !(t.layer_lr_decay > 0.0 && t.layer_lr_decay <= 1.0) {
+        return Err(err(
+            "train.layer_lr_decay",
+            format!("expected a factor in (0, 1], got {}", t.layer_lr_decay),
+        ));
+    }
     if t.lr * t.weight_decay >= 1.0 {
         // Each step multiplies the weights by 1 - lr * weight_decay.
         return Err(err(

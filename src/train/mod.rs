@@ -9,6 +9,7 @@
 pub mod learning;
 pub mod log;
 pub mod loss;
+mod order;
 mod run;
 mod save;
 pub mod schedule;
@@ -306,6 +307,12 @@ fn build_ctx(cfg: LoadedConfig, quiet: bool) -> Result<Ctx> {
     )?;
     // Fine-tuned encoder layers take their own (smaller) learning rate, on the same schedule.
     optimizer.scale_lr(TUNED_PREFIX, v.raw.train.encoder_lr / v.raw.train.lr);
+    if v.raw.train.layer_lr_decay != 1.0 {
+        optimizer.decay_layers(&format!("{TUNED_PREFIX}layer."), v.raw.train.layer_lr_decay);
+    }
+    if !v.raw.train.decay_biases_and_norms {
+        optimizer.exempt_biases_and_norms();
+    }
     if v.raw.model.linear {
         // A linear bow's biases see every example's gradient at every step, its rows only
         // their texts' share: at the rows' rate the biases would jitter.

@@ -13,21 +13,12 @@ use crate::error::{Error, Result};
 use crate::eval::predict::predict_features;
 use crate::eval::Metrics;
 use crate::progress::Progress;
-use crate::rng::SeededRng;
 use crate::text::Features;
 use candle_core::Tensor;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-const SHUFFLE_STREAM: u64 = 0x5407;
 const EVAL_BATCH: usize = 256;
-
-/// Example order for `epoch`: a pure function of (seed, epoch), so a resume can rebuild it.
-fn epoch_order(seed: u64, epoch: usize, n: usize) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..n).collect();
-    SeededRng::new(seed, SHUFFLE_STREAM.wrapping_add(epoch as u64 * 0x9e37)).shuffle(&mut order);
-    order
-}
 
 fn dropout_seed(seed: u64, step: usize) -> u64 {
     seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (step as u64).wrapping_mul(0xbf58_476d_1ce4_e5b9)
@@ -68,9 +59,10 @@ pub fn run(mut ctx: Ctx, mut st: LoopState, opts: &TrainOptions) -> Result<Train
     let mut steps_here = 0usize;
     let mut best: Option<Best> = None;
     let mut best_at = usize::MAX;
+    let classes = super::order::sampling_classes(&ctx);
 
     while st.step < total && !stop_early {
-        let order = epoch_order(seed, st.epoch, n);
+        let order = super::order::epoch_order(seed, st.epoch, n, classes.as_deref());
         progress.start(&format!("epoch {}", st.epoch + 1), steps_per_epoch as u64);
         let (mut loss_sum, mut loss_n) = (0f64, 0usize);
         while st.pos < steps_per_epoch && st.step < total {

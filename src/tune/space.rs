@@ -53,6 +53,9 @@ pub fn space_for(v: &ValidConfig) -> BTreeMap<String, Dist> {
         ModelKind::Pretrained => {
             s.insert("model.dropout".into(), Dist::Uniform([0.0, 0.3]));
             s.insert("train.weight_decay".into(), Dist::LogUniform([1e-4, 0.1]));
+            if v.raw.model.mode == crate::config::EncoderMode::Finetune {
+                s.insert("train.layer_lr_decay".into(), Dist::Uniform([0.5, 1.0]));
+            }
         }
     }
     s
