@@ -178,3 +178,23 @@ fn a_budget_stops_the_search_and_says_so() {
     let runs = fs::read_to_string(dir.path().join("budget/trials.jsonl")).unwrap();
     assert_eq!(runs.lines().count(), 1);
 }
+
+#[test]
+fn a_drawn_value_the_config_refuses_fails_its_trial_and_the_search_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    model(dir.path());
+    let cfg = fs::read_to_string(dir.path().join("run.toml")).unwrap();
+    let space = "[tune.space]\n\"model.dropout\" = { uniform = [1.0, 1.5] }\n";
+    fs::write(dir.path().join("run.toml"), format!("{cfg}\n{space}")).unwrap();
+    let summary = json(&tune(dir.path(), "refused", &["--trials", "3"]));
+    let trials = summary["trials"].as_array().unwrap();
+    assert_eq!(trials[0]["status"], "complete");
+    for t in &trials[1..] {
+        assert_eq!(t["status"], "failed", "{t}");
+        assert!(
+            t["failure"].as_str().unwrap().contains("model.dropout"),
+            "{t}"
+        );
+    }
+    assert_eq!(summary["best"], 0);
+}

@@ -49,6 +49,10 @@ pub struct FoldRun {
     pub seconds: f64,
     pub steps: usize,
     pub train_examples: usize,
+    /// Why the run could not train (a drawn value the config refuses, a diverging loss); its
+    /// trial is then out of the running.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -59,6 +63,8 @@ pub enum TrialStatus {
     Pruned,
     /// The budget ran out before its folds did.
     Unfinished,
+    /// A run of it could not train (`Trial::failure` says why).
+    Failed,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -70,6 +76,8 @@ pub struct Trial {
     pub mean: Option<f64>,
     pub status: TrialStatus,
     pub seconds: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
 }
 
 impl Trial {
@@ -81,6 +89,7 @@ impl Trial {
             mean: None,
             status: TrialStatus::Unfinished,
             seconds: 0.0,
+            failure: None,
         }
     }
 
@@ -235,6 +244,7 @@ fn scores_text(t: &Trial) -> String {
     match (t.status, t.mean) {
         (TrialStatus::Complete, Some(m)) => format!("{m:.4} ({})", folds.join(" ")),
         (TrialStatus::Pruned, _) => format!("pruned ({})", folds.join(" ")),
+        (TrialStatus::Failed, _) => "failed".into(),
         _ => format!("unfinished ({})", folds.join(" ")),
     }
 }
@@ -259,14 +269,18 @@ pub fn progress_line(
         Some(b) => format!("{} of {}", clock(elapsed), clock(b.as_secs_f64())),
         None => clock(elapsed),
     };
-    format!(
+    let mut line = format!(
         "trial {:>3}  {:<34}  best {:<20}  {:>14}  {}",
         t.trial,
         scores_text(t),
         best,
         time,
         params_text(&t.params)
-    )
+    );
+    if let Some(why) = &t.failure {
+        line.push_str(&format!("\n           failed: {why}"));
+    }
+    line
 }
 
 /// The summary for a terminal.
@@ -282,9 +296,14 @@ pub fn render(s: &TuneSummary) -> String {
         .iter()
         .filter(|t| t.status == TrialStatus::Pruned)
         .count();
+    let failed = s
+        .trials
+        .iter()
+        .filter(|t| t.status == TrialStatus::Failed)
+        .count();
     let _ = writeln!(
         out,
-        "{} trials ({done} complete, {pruned} pruned) in {}, stopped by {}; {} on {} folds of the training split",
+        "{} trials ({done} complete, {pruned} pruned, {failed} failed) in {}, stopped by {}; {} on {} folds of the training split",
         s.trials.len(),
         clock(s.elapsed_seconds),
         s.stopped_by,

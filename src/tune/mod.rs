@@ -59,11 +59,14 @@ pub fn tune(config: &Path, overrides: &[String], opts: &TuneOptions) -> Result<T
         let name = dir.file_name().map(|n| n.to_string_lossy().into_owned());
         dir.with_file_name(format!("{}-tune", name.unwrap_or_default()))
     });
-    // A key that does not exist, or a value its key refuses, fails here rather than after
-    // trial 0's folds.
+    // A key that does not exist fails here rather than after trial 0's folds; a drawn value
+    // that its key refuses only fails its own trial.
     let mut probe = overrides.to_vec();
     probe.extend(space::overrides(&space::draw(&space, seed, 1)));
-    load_config(config, &probe)?;
+    match load_config(config, &probe) {
+        Err(e) if !trial_failure(&e) => return Err(e),
+        _ => {}
+    }
 
     let header = Header::new(&base, seed, folds, space::describe(&space));
     let mut runs = log::open(&out, &header)?;
@@ -115,14 +118,19 @@ pub fn tune(config: &Path, overrides: &[String], opts: &TuneOptions) -> Result<T
                     r
                 }
             };
-            t.fold_scores.push(run.score);
             t.seconds += run.seconds;
+            if let Some(why) = &run.failed {
+                t.status = TrialStatus::Failed;
+                t.failure = Some(why.clone());
+                break;
+            }
+            t.fold_scores.push(run.score);
             if fold + 1 < folds && should_prune(&t.fold_scores, &trials) {
                 t.status = TrialStatus::Pruned;
                 break;
             }
         }
-        if t.status != TrialStatus::Pruned {
+        if t.status == TrialStatus::Unfinished {
             t.finish();
         }
         if !opts.quiet {
@@ -157,6 +165,12 @@ fn interrupted(opts: &TuneOptions, new_runs: usize) -> bool {
             .interrupt
             .as_ref()
             .is_some_and(|f| f.load(Ordering::SeqCst))
+}
+
+/// Errors that end one trial, not the search: a drawn value the config refuses, a loss that
+/// diverged.
+fn trial_failure(e: &Error) -> bool {
+    matches!(e, Error::ConfigValue { .. } | Error::NonFiniteLoss { .. })
 }
 
 /// The median stopping rule: stop a trial whose mean over its first folds is below the median
@@ -224,7 +238,22 @@ impl RunCtx<'_> {
             quote(&runs_dir.display().to_string())
         ));
         o.push(format!("run.name={}", quote(&name)));
-        let cfg = load_config(self.config, &o)?;
+        let failed = |e: &Error| FoldRun {
+            trial,
+            fold,
+            params: params.clone(),
+            score: 0.0,
+            metric: String::new(),
+            seconds: 0.0,
+            steps: 0,
+            train_examples: 0,
+            failed: Some(e.to_string()),
+        };
+        let cfg = match load_config(self.config, &o) {
+            Ok(cfg) => cfg,
+            Err(e) if trial_failure(&e) => return Ok(failed(&e)),
+            Err(e) => return Err(e),
+        };
         let opts = TrainOptions {
             quiet: true,
             interrupt: self.opts.interrupt.clone(),
@@ -237,7 +266,10 @@ impl RunCtx<'_> {
             // A failed or interrupted run is not resumable from here: the trial reruns.
             let _ = std::fs::remove_dir_all(&run_dir);
         }
-        let summary = result?;
+        let summary = match result {
+            Err(e) if trial_failure(&e) => return Ok(failed(&e)),
+            other => other?,
+        };
         Ok(FoldRun {
             trial,
             fold,
@@ -247,6 +279,7 @@ impl RunCtx<'_> {
             seconds: started.elapsed().as_secs_f64(),
             steps: summary.steps,
             train_examples: summary.train_examples,
+            failed: None,
         })
     }
 }
