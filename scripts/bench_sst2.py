@@ -87,6 +87,11 @@ threads = {args.threads}
     }
 
 
+def write_fasttext(rows, path):
+    """Rows as fastText's input format: `__label__<label> <text>` per line."""
+    path.write_text("".join(f"__label__{l} {t}\n" for l, t in rows), encoding="utf-8")
+
+
 def dev_accuracy(out):
     """Accuracy of the `sentiment` task from `stancekit evaluate --json`."""
     for task in out["report"]["tasks"]:
@@ -104,7 +109,7 @@ def fasttext_row(tmp, args):
     t_start = time.perf_counter()
     train = read_tsv(SST / "train.tsv")
     ft_train = tmp / "train.ft"
-    ft_train.write_text("".join(f"__label__{l} {t}\n" for l, t in train), encoding="utf-8")
+    write_fasttext(train, ft_train)
     t0 = time.perf_counter()
     model = fasttext.train_supervised(input=str(ft_train), epoch=args.epochs, wordNgrams=2, dim=10,
                                       bucket=2000000, thread=args.threads, verbose=0)
@@ -114,7 +119,7 @@ def fasttext_row(tmp, args):
     wall = time.perf_counter() - t_start
     dev = read_tsv(SST / "dev.tsv")
     ft_dev = tmp / "dev.ft"
-    ft_dev.write_text("".join(f"__label__{l} {t}\n" for l, t in dev), encoding="utf-8")
+    write_fasttext(dev, ft_dev)
     # test() gives precision@1, which is accuracy for single-label data (and avoids
     # fastText's predict(), which breaks under numpy 2).
     n, precision_at_1, _ = model.test(str(ft_dev))
@@ -138,7 +143,7 @@ def fasttext_cli_row(tmp, args):
     t_start = time.perf_counter()
     train = read_tsv(SST / "train.tsv")
     ft_train = tmp / "train-cli.ft"
-    ft_train.write_text("".join(f"__label__{l} {t}\n" for l, t in train), encoding="utf-8")
+    write_fasttext(train, ft_train)
     t0 = time.perf_counter()
     subprocess.run([exe, "supervised", "-input", str(ft_train), "-output", str(tmp / "ft-cli"),
                     "-epoch", str(args.epochs), "-wordNgrams", "2", "-dim", "10", "-bucket", "2000000",
@@ -147,7 +152,7 @@ def fasttext_cli_row(tmp, args):
     wall = time.perf_counter() - t_start
     dev = read_tsv(SST / "dev.tsv")
     ft_dev = tmp / "dev-cli.ft"
-    ft_dev.write_text("".join(f"__label__{l} {t}\n" for l, t in dev), encoding="utf-8")
+    write_fasttext(dev, ft_dev)
     out = subprocess.run([exe, "test", str(tmp / "ft-cli.bin"), str(ft_dev)], check=True,
                          capture_output=True, text=True).stdout
     precision_at_1 = float(next(l for l in out.splitlines() if l.startswith("P@1")).split()[1])
