@@ -4,9 +4,11 @@
 //! the bag, as TF-IDF + a linear SVM is, trained by the same loop.
 //!
 //! The embedding table can hold millions of rows, so it lives outside candle's variables and
-//! is updated sparsely (`sparse.rs`): a batch gathers only the rows it touches into a small
-//! `Var`, candle takes the gradients, and the optimiser writes the update back to just those
-//! rows. A step therefore costs time in proportion to the batch's tokens, not to the table.
+//! is updated sparsely (`sparse.rs`): a batch gathers only the rows it touches, pools them by
+//! hand into a small `Var` that candle differentiates through the heads, hands each row its
+//! share of that gradient (`sparse_grad`), and the optimiser writes the update back to just
+//! those rows. A step therefore costs time in proportion to the batch's tokens, not to the
+//! table.
 
 use super::{
     apply_heads, dropout, dropout_mask, task_heads, BagInput, Batch, Classifier, Input, RowInit,

@@ -13,7 +13,6 @@
 
 use crate::config::OptimizerKind;
 use crate::optim::{Optimizer, BETA1, BETA2, EPS};
-use candle_core::{Device, Result, Tensor};
 
 /// Where a row starts before its first update.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -181,10 +180,10 @@ impl SparseTable {
     }
 
     /// Inference: the weighted sum of the rows of `bag` (`weights`, or the plain mean when
-    /// empty), added to `out` (`dim` long) in entry order, as training's gather-and-scatter
-    /// sums them. A row that training never updated reads as zero: its initial value is noise
-    /// that no example ever corrected (fastText's pruning drops such rows too), and skipping it
-    /// is what makes the checkpoint sparse and labelling fast.
+    /// empty), added to `out` (`dim` long) in entry order, as training's pooling sums them. A
+    /// row that training never updated reads as zero: its initial value is noise that no
+    /// example ever corrected (fastText's pruning drops such rows too), and skipping it is what
+    /// makes the checkpoint sparse and labelling fast.
     pub fn pool_into(&self, bag: &[u32], weights: &[f32], out: &mut [f32]) {
         let mean = 1.0 / bag.len() as f32;
         let weighted = weights.len() == bag.len();
@@ -215,11 +214,6 @@ impl SparseTable {
             self.read_into(i as usize, &mut out);
         }
         out
-    }
-
-    /// `gather_vec` as a `[ids.len(), dim]` tensor.
-    pub fn gather(&self, ids: &[u32], device: &Device) -> Result<Tensor> {
-        Tensor::from_vec(self.gather_vec(ids), (ids.len(), self.dim), device)
     }
 
     /// One optimiser step on the rows `ids` with their gradients `grad` (`[ids.len(), dim]`,

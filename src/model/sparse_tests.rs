@@ -1,5 +1,5 @@
 use super::*;
-use candle_core::{backprop::GradStore, Var};
+use candle_core::{backprop::GradStore, Device, Result, Tensor, Var};
 use std::collections::HashMap;
 
 /// A table whose rows all hold `data` (row-major), as if each had been updated once.
@@ -19,7 +19,7 @@ fn values(t: &Tensor) -> Vec<f32> {
 /// Every row's current value, as a dense table would hold it.
 fn dense(t: &SparseTable) -> Vec<f32> {
     let all: Vec<u32> = (0..t.rows as u32).collect();
-    values(&t.gather(&all, &Device::Cpu).unwrap())
+    t.gather_vec(&all)
 }
 
 fn uniform(rows: usize, dim: usize) -> SparseTable {
@@ -60,8 +60,8 @@ fn lazy_decay_reads_as_if_every_row_had_decayed_at_every_step() {
 #[test]
 fn untouched_rows_read_the_same_initial_values_in_any_order_and_after_a_reload() {
     let t = uniform(1000, 4);
-    let a = values(&t.gather(&[7, 999, 3], &Device::Cpu).unwrap());
-    let b = values(&t.gather(&[3, 7, 999], &Device::Cpu).unwrap());
+    let a = t.gather_vec(&[7, 999, 3]);
+    let b = t.gather_vec(&[3, 7, 999]);
     assert_eq!(&a[0..4], &b[4..8]);
     assert_eq!(&a[8..12], &b[0..4]);
     assert!(a.iter().all(|x| x.abs() <= 0.25), "{a:?}");
@@ -96,7 +96,7 @@ fn a_checkpoint_stores_only_the_updated_rows_and_reads_back_every_row_alike() {
         let size: usize = weights.iter().map(|(_, w)| w.elem_count()).sum();
         assert!(size < 20, "{size} values stored for 2 rows");
         let back = reload(&t);
-        let stored = |t: &SparseTable| values(&t.gather(&[12, 40_000], &Device::Cpu).unwrap());
+        let stored = |t: &SparseTable| t.gather_vec(&[12, 40_000]);
         assert_eq!(stored(&back), stored(&t), "weight decay {wd}");
         // What labelling reads: the stored rows, and zero for the rest.
         let pool = |t: &SparseTable| {

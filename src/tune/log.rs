@@ -182,14 +182,7 @@ pub fn finish<F>(
 where
     F: Fn(&Params) -> Result<String>,
 {
-    let best = trials
-        .iter()
-        .filter_map(|t| t.mean.map(|m| (t.trial, m)))
-        .fold(None, |acc: Option<(usize, f64)>, (i, m)| match acc {
-            Some((_, b)) if b >= m => acc,
-            _ => Some((i, m)),
-        })
-        .map(|(i, _)| i);
+    let best = best_of(&trials).map(|(i, _)| i);
     let best_path = match best.and_then(|b| trials.iter().find(|t| t.trial == b)) {
         Some(t) => {
             let path = out.join(BEST);
@@ -216,6 +209,17 @@ where
     crate::io::write_atomic(&out.join(REPORT_JSON), &json)?;
     crate::io::write_atomic(&out.join(REPORT_MD), render_markdown(&summary).as_bytes())?;
     Ok(summary)
+}
+
+/// The complete trial with the highest mean, and that mean (the lowest number on ties).
+fn best_of<'a>(trials: impl IntoIterator<Item = &'a Trial>) -> Option<(usize, f64)> {
+    trials
+        .into_iter()
+        .filter_map(|t| t.mean.map(|m| (t.trial, m)))
+        .fold(None, |acc, (i, m)| match acc {
+            Some((_, b)) if b >= m => acc,
+            _ => Some((i, m)),
+        })
 }
 
 /// `1h02m`, `3m05s`, `42s`.
@@ -256,14 +260,7 @@ pub fn progress_line(
     elapsed: f64,
     budget: Option<Duration>,
 ) -> String {
-    let best = before
-        .iter()
-        .chain(std::iter::once(t))
-        .filter_map(|x| x.mean.map(|m| (x.trial, m)))
-        .fold(None, |acc: Option<(usize, f64)>, (i, m)| match acc {
-            Some((_, b)) if b >= m => acc,
-            _ => Some((i, m)),
-        });
+    let best = best_of(before.iter().chain(std::iter::once(t)));
     let best = best.map_or("-".into(), |(i, m)| format!("{m:.4} (trial {i})"));
     let time = match budget {
         Some(b) => format!("{} of {}", clock(elapsed), clock(b.as_secs_f64())),
