@@ -69,7 +69,8 @@ BOOTSTRAP = 1000
 
 SUITES = {
     "plv-plover15": {"task": "plover", "config": "plv-plover15-{kind}.toml",
-                     "kinds": ["bow", "cnn", "transformer", "minilm", "minilm-finetune", "minilm-finetune-all"],
+                     "kinds": ["bow", "cnn", "transformer", "minilm", "minilm-finetune", "minilm-finetune-all",
+                               "distill-bow"],
                      "ft": {"epoch": 25, "lr": 0.5}},
     "plv-stance": {"task": "stance", "config": "plv-stance-{kind}.toml", "kinds": ["bow", "cnn", "transformer"],
                    "ft": {"epoch": 25, "lr": 0.5}},
@@ -85,7 +86,10 @@ CV_SOURCES = {"plv": ("plv", "plv/train.tsv", "plover", 0.15),
 FIXED_SOURCES = {"sst2": ("sst2", "sst2/train.tsv", "sst2/dev.tsv", 0.10),
                  "newsmtsc": ("newsmtsc", "newsmtsc/train.jsonl", "newsmtsc/devtest_mt.jsonl", 0.10)}
 ALL_TOOLS = ["stancekit-bow", "stancekit-cnn", "stancekit-transformer", "stancekit-minilm",
-             "stancekit-minilm-finetune", "stancekit-minilm-finetune-all", "fasttext", "svm", "logreg", "st-logreg"]
+             "stancekit-minilm-finetune", "stancekit-minilm-finetune-all", "stancekit-distill-bow",
+             "fasttext", "svm", "logreg", "st-logreg"]
+# Rows of the distillation pool that `classify` labels to time a student against its teacher.
+SPEED_ROWS = 20000
 DEFAULT_TOOLS = ["stancekit-bow", "fasttext", "svm", "logreg"]
 PEER_MODULES = {"fasttext": ["fasttext", "numpy"], "svm": ["sklearn", "numpy"], "logreg": ["sklearn", "numpy"],
                 "st-logreg": ["sentence_transformers", "sklearn", "torch"]}
@@ -269,7 +273,65 @@ def fold_config(shipped, task_col, run_name, out_dir, train, dev, threads):
     tr = dict(cfg.get("train", {}))
     tr["threads"] = threads
     text.append(toml_table("train", tr))
+    if "distill" in cfg:
+        text.append(distill_tables(cfg["distill"], shipped, out_dir, run_name, task_col, train, dev, threads))
     return "\n".join(text)
+
+
+def teacher_kind(shipped):
+    """The bench kind of a student's teacher (plv-plover15-minilm-finetune.toml -> minilm-finetune)."""
+    with open(shipped, "rb") as f:
+        name = Path(tomllib.load(f)["distill"]["teacher_config"]).stem
+    suite = next(s for s in SUITES if name.startswith(s + "-"))
+    return suite, name[len(suite) + 1:]
+
+
+def distill_tables(d, shipped, out_dir, run_name, task_col, train, dev, threads):
+    """[distill] for one fold: the teacher is the same fold's run of the teacher's own tool (sk-<suite>-<kind>),
+    trained by the student's `train` when that tool has not run; pool paths made absolute."""
+    suite, kind = teacher_kind(shipped)
+    work = out_dir.parent.parent / f"sk-{suite}-{kind}"
+    work.mkdir(exist_ok=True)
+    teacher_shipped = Path(shipped).parent / d["teacher_config"]
+    teacher_cfg = work / f"{run_name}.toml"
+    if not teacher_cfg.exists():
+        teacher_cfg.write_text(fold_config(teacher_shipped, task_col, run_name, work / "runs", train, dev, threads))
+    keys = {k: v for k, v in d.items() if k not in ("teacher", "teacher_config", "pool", "cache_dir")}
+    keys.update({"teacher": str(work / "runs" / run_name / "model-best"), "teacher_config": str(teacher_cfg),
+                 "cache_dir": str(out_dir.parent.parent / "teacher-cache")})
+    text = [toml_table("distill", keys)]
+    for p in d.get("pool", []):
+        p = dict(p, path=str((Path(shipped).parent / p["path"]).resolve()))
+        text.append(toml_table("[distill.pool]", p))
+    return "\n".join(text)
+
+
+def pool_sample(shipped, tmp, n):
+    """A CSV of the first n texts of a student's pool files (for timing classify)."""
+    with open(shipped, "rb") as f:
+        pools = tomllib.load(f)["distill"]["pool"]
+    out = tmp / "speed-input.csv"
+    texts = []
+    for p in pools:
+        path = (Path(shipped).parent / p["path"]).resolve()
+        col = p.get("text_column", "text")
+        with open(path, newline="") as f:
+            if path.suffix == ".jsonl":
+                texts.extend(json.loads(line)[col] for line in f if line.strip())
+            else:
+                texts.extend(r[col] for r in csv.DictReader(f, delimiter="\t" if path.suffix == ".tsv" else ","))
+    texts = [t for t in texts if t and t.strip()][:n]
+    write_csv(out, [{"id": str(i), "text": t} for i, t in enumerate(texts)], ["id", "text"])
+    return out, len(texts)
+
+
+def classify_speed(binary, model, data, rows, out, threads):
+    """Rows/s of `stancekit classify` over data (whole process: load, read, label, write), and peak RSS MB."""
+    rc, wall, mb = run_measured([binary, "classify", "--model", str(model), "--input", str(data), "--output",
+                                 str(out), "--threads", str(threads), "-q"], str(out) + ".log")
+    if rc != 0:
+        return None, None
+    return rows / wall, mb
 
 
 def run_stancekit(kind, suite, spec, splits, binary, tmp, threads, configs):
@@ -307,7 +369,18 @@ def run_stancekit(kind, suite, spec, splits, binary, tmp, threads, configs):
         if missing:
             return None, f"evaluate gave no prediction for {len(missing)} test rows on fold {f}"
         preds.extend(by_id[r["id"]] for r in test_rows)
-    return {"preds": preds, "train_seconds": train_wall, "train_seconds_inner": train_inner,
+    speed = {}
+    if kind.startswith("distill-"):
+        # Student and teacher of fold 0 label the same pool rows, one after the other, in this run.
+        data, n = pool_sample(shipped, tmp, SPEED_ROWS)
+        suite_t, kind_t = teacher_kind(shipped)
+        teacher = tmp / f"sk-{suite_t}-{kind_t}" / "runs" / "fold0" / "model-best"
+        student = work / "runs" / "fold0" / "model-best"
+        s_rate, s_mb = classify_speed(binary, student, data, n, work / "speed-student.csv", threads)
+        t_rate, t_mb = classify_speed(binary, teacher, data, n, work / "speed-teacher.csv", threads)
+        speed = {"classify_rows": n, "student_classify_rows_per_s": s_rate, "teacher_classify_rows_per_s": t_rate,
+                 "student_classify_rss_mb": s_mb, "teacher_classify_rss_mb": t_mb}
+    return {**speed, "preds": preds, "train_seconds": train_wall, "train_seconds_inner": train_inner,
             "predict_rows_per_s": n_test / pred_wall, "peak_rss_mb": rss, "rss_note": "largest stancekit process",
             "settings": str(shipped.relative_to(ROOT)) if shipped.is_relative_to(ROOT) else str(shipped)}, None
 
@@ -524,6 +597,7 @@ def main():
                    "folds": len(splits), "threads": args.threads}
             if "train_seconds_inner" in res:
                 row["train_seconds_reported"] = res["train_seconds_inner"]
+            row.update({k: v for k, v in res.items() if k.startswith(("classify_", "student_", "teacher_"))})
             rows.append(row)
             print(f"done {suite} {tool} in {time.perf_counter() - t0:.1f}s: acc {m['accuracy']:.4f} "
                   f"macro-F1 {m['macro_f1']:.4f}", file=sys.stderr, flush=True)
@@ -534,6 +608,13 @@ def main():
           "PLV: pooled out-of-fold predictions over {0} folds; train s = sum over folds. "
           "Peak RSS: stancekit = largest train/evaluate process; peers = their Python worker's peak "
           "(interpreter and data included).".format(args.folds))
+    for r in rows:
+        if r.get("student_classify_rows_per_s") and r.get("teacher_classify_rows_per_s"):
+            ratio = r["student_classify_rows_per_s"] / r["teacher_classify_rows_per_s"]
+            print(f"\n{r['suite']} {r['tool']}: classify {r['classify_rows']:,} pool rows (fold 0 models, whole "
+                  f"process, {args.threads} threads): student {r['student_classify_rows_per_s']:,.0f} rows/s, "
+                  f"{r['student_classify_rss_mb']:.0f} MB; teacher {r['teacher_classify_rows_per_s']:,.0f} rows/s, "
+                  f"{r['teacher_classify_rss_mb']:.0f} MB; student/teacher {ratio:.1f}x")
     for s, t, why in skipped:
         print(f"skipped {s} {t}: {why.splitlines()[0] if why else ''}")
     if args.json:

@@ -47,6 +47,9 @@ pub struct Manifest {
     /// `pretrained`: the encoder this model was trained on (it is not in the weights file).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encoder: Option<EncoderRecord>,
+    /// A distilled student: its teacher and pool, by hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distill: Option<crate::distill::DistillRecord>,
 }
 
 /// What `pipeline.json` holds: the tasks' label lists and the text pipeline state.

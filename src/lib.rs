@@ -9,6 +9,7 @@ pub mod checkpoint;
 pub mod classify;
 pub mod config;
 pub mod data;
+pub mod distill;
 pub mod error;
 pub mod eval;
 pub mod guard;

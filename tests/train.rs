@@ -238,6 +238,7 @@ fn a_saved_model_predicts_like_the_model_in_memory_and_batched_equals_unbatched(
             metrics: Default::default(),
             train_seconds: 0.0,
             encoder: None,
+            distill: None,
         };
         let saved = dir.path().join("saved");
         let weights = model.named_weights().unwrap();

@@ -5,6 +5,7 @@
 //! minimal file works. `load` reads and overrides them; `valid` checks them once and turns them
 //! into typed values that the rest of the library trusts without re-checking.
 
+mod distill;
 mod limits;
 mod load;
 mod model;
@@ -18,6 +19,7 @@ mod valid_train;
 #[cfg(test)]
 mod tests;
 
+pub use distill::{DistillConfig, DistillSpec, PoolConfig, PoolSpec};
 pub use load::{load_config, parse_config, parse_saved_config, LoadedConfig};
 pub use sources::{SourceConfig, SourceSpec};
 pub use tune::{Dist, TuneConfig, TUNABLE_SECTIONS};
@@ -44,6 +46,9 @@ pub struct Config {
     pub text: TextConfig,
     pub model: ModelConfig,
     pub train: TrainConfig,
+    /// Learn from a teacher's probabilities as well as from the gold labels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distill: Option<DistillConfig>,
     /// `stancekit tune`'s search; ignored by `train`.
     #[serde(skip_serializing_if = "TuneConfig::is_default")]
     pub tune: TuneConfig,

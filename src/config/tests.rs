@@ -289,6 +289,16 @@ fn reference_config_parses_and_mentions_every_key() {
         id_column: Some("i".into()),
         ..Default::default()
     }];
+    with_source.distill = Some(super::DistillConfig {
+        teacher: Some("t".into()),
+        teacher_config: Some("t.toml".into()),
+        cache_dir: Some("c".into()),
+        pool: vec![super::PoolConfig {
+            delimiter: Some(",".into()),
+            ..Default::default()
+        }],
+        ..Default::default()
+    });
     let full: toml::Value = toml::Value::try_from(with_source).unwrap();
     let mut keys = vec![
         "path",

@@ -259,6 +259,8 @@ pub struct ValidConfig {
     pub primary_name: String,
     /// `[[data.sources]]`, checked; source `i + 1` in records.
     pub sources: Vec<super::SourceSpec>,
+    /// `[distill]`, checked.
+    pub distill: Option<super::DistillSpec>,
 }
 
 /// Remove `.` and `name/..` components without touching the file system, so messages show
@@ -300,6 +302,11 @@ impl ValidConfig {
         primary
             .into_iter()
             .chain(self.sources.iter().map(|s| s.path.clone()))
+            .chain(
+                self.distill
+                    .iter()
+                    .flat_map(|d| d.pool.iter().map(|p| p.path.clone())),
+            )
             .collect()
     }
 

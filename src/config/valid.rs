@@ -89,6 +89,12 @@ impl Config {
                 format!("expected a plain folder name (not `.` or `..`, no slashes), got `{name}`"),
             ));
         }
+        let sampling = self.train.sampling;
+        let distill = self
+            .distill
+            .as_mut()
+            .map(|d| super::distill::validate_distill(d, &output_dir, sampling, &resolve, &err));
+        let distill = distill.transpose()?;
         if let Err((key, message)) = super::limits::check_size(&self, model) {
             return Err(err(key, message));
         }
@@ -108,6 +114,7 @@ impl Config {
             stratify_task,
             primary_name,
             sources,
+            distill,
         })
     }
 }

@@ -50,6 +50,42 @@ pub fn cross_entropy(
     Ok(Some(loss))
 }
 
+/// Distillation loss: T² times the mean, over the rows that have a target, of
+/// KL(target || softmax(logits / T)); `None` when no row has one. The T² keeps the gradient's
+/// scale comparable to the gold loss's whatever the temperature (Hinton et al., 2015).
+pub fn soft_cross_entropy(
+    logits: &Tensor,
+    targets: &[Option<&[f32]>],
+    temperature: f64,
+) -> Result<Option<Tensor>> {
+    let rows: Vec<u32> = (0..targets.len() as u32)
+        .filter(|&i| targets[i as usize].is_some())
+        .collect();
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let device = logits.device();
+    let (n, k) = (rows.len(), logits.dim(1)?);
+    let idx = Tensor::from_vec(rows, n, device)?;
+    let scaled = (logits.index_select(&idx, 0)? / temperature)?;
+    let logp = candle_nn::ops::log_softmax(&scaled, D::Minus1)?;
+    let flat: Vec<f32> = targets
+        .iter()
+        .flatten()
+        .flat_map(|t| t.iter().copied())
+        .collect();
+    // Σ q ln q, a constant: with it the loss is the KL divergence, 0 when the student matches.
+    let neg_entropy: f64 = flat
+        .iter()
+        .filter(|&&q| q > 0.0)
+        .map(|&q| f64::from(q) * f64::from(q).ln())
+        .sum();
+    let target = Tensor::from_vec(flat, (n, k), device)?;
+    let cross = (target * logp)?.sum_all()?.neg()?;
+    let kl = ((cross + neg_entropy)? / n as f64)?;
+    Ok(Some((kl * (temperature * temperature))?))
+}
+
 /// Class weights "balanced" (scikit-learn's definition), 1.0 for classes absent from training.
 pub fn balanced_weights(labels: &[Option<u32>], k: usize) -> Vec<f32> {
     let mut counts = vec![0usize; k];
@@ -146,6 +182,22 @@ mod tests {
         let plain = value(cross_entropy(&sharp, &[Some(0)], None, None, 0.0).unwrap());
         let smooth = value(cross_entropy(&sharp, &[Some(0)], None, None, 0.1).unwrap());
         assert!(smooth > plain);
+    }
+
+    #[test]
+    fn the_soft_loss_is_zero_when_the_student_matches_its_teacher_and_skips_rows_without_a_target()
+    {
+        let l = logits();
+        let p0 = candle_nn::ops::softmax_last_dim(&(&l / 2.0).unwrap()).unwrap();
+        let p0: Vec<Vec<f32>> = p0.to_vec2().unwrap();
+        let same = value(soft_cross_entropy(&l, &[Some(&p0[0]), None], 2.0).unwrap());
+        assert!(same.abs() < 1e-5, "{same}");
+        let uniform = [1.0f32 / 3.0; 3];
+        let off = value(soft_cross_entropy(&l, &[Some(&uniform), None], 2.0).unwrap());
+        assert!(off > 1e-3);
+        assert!(soft_cross_entropy(&l, &[None, None], 2.0)
+            .unwrap()
+            .is_none());
     }
 
     #[test]

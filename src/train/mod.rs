@@ -9,6 +9,7 @@
 pub mod learning;
 pub mod log;
 pub mod loss;
+mod objective;
 mod order;
 mod run;
 mod save;
@@ -16,6 +17,7 @@ pub mod schedule;
 mod state;
 mod stop;
 mod summary;
+mod teach;
 pub mod thresholds;
 
 use crate::checkpoint::{sha256_file, DataFile, PipelineFile, TaskLabels, FORMAT_VERSION};
@@ -72,6 +74,10 @@ pub struct TrainSummary {
     /// Report folders written for the dev and test splits (`report-dev/`, `report-test/`),
     /// filled in by `report::write_run_reports`.
     pub reports: Vec<PathBuf>,
+    /// `[distill]`: per split (`dev`, `test`) and task, how often the student's label is the
+    /// teacher's, overall and per teacher label.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub teacher_agreement: BTreeMap<String, BTreeMap<String, crate::distill::Agreement>>,
     /// The config the run trained with, for writing those reports.
     #[serde(skip)]
     pub config: Option<crate::config::ValidConfig>,
@@ -94,11 +100,14 @@ pub(crate) struct Ctx {
     pub device_name: String,
     /// `pretrained`: the encoder's files and hashes, for the manifest and `--bundle`.
     pub encoder: Option<EncoderRecord>,
+    /// `[distill]`: the teacher's targets and labels.
+    pub distill: Option<crate::distill::Distill>,
 }
 
 /// Train from a config file.
 pub fn train(cfg: LoadedConfig, opts: &TrainOptions) -> Result<TrainSummary> {
     refuse_data_in_run_dir(&cfg.valid)?;
+    teach::ensure_teacher(&cfg.valid, opts)?;
     on_threads(cfg, |cfg| {
         let ctx = build_ctx(cfg, opts.quiet)?;
         let run_dir = ctx.cfg.valid.run_dir();
@@ -214,13 +223,19 @@ fn build_ctx(cfg: LoadedConfig, quiet: bool) -> Result<Ctx> {
         .split(Part::Train)
         .ok_or_else(|| Error::Input("no training split".into()))?;
     let (train, mut dropped) = encode(v, &corpus, train_split)?;
-    let train = nested_subset(train, v.raw.train.fraction, v.raw.run.seed);
+    let mut train = nested_subset(train, v.raw.train.fraction, v.raw.run.seed);
     if train.is_empty() {
         return Err(Error::Input(format!(
             "{}: no training rows left after dropping empty texts and unknown labels",
             corpus.files[0].display()
         )));
     }
+    // The pool joins the training rows before the pipeline is fitted: its words are the
+    // student's to learn, from the teacher's labels.
+    let teaching = match &v.distill {
+        Some(spec) => Some((spec, teach::add_pool(v, spec, &mut train, &device)?)),
+        None => None,
+    };
     let encoder = match &v.pretrained {
         Some(spec) => Some(LoadedEncoder::load(&spec.path, spec, &device)?),
         None => None,
@@ -251,6 +266,17 @@ fn build_ctx(cfg: LoadedConfig, quiet: bool) -> Result<Ctx> {
     };
     let mut dev = held_out(Part::Dev)?;
     let mut test = held_out(Part::Test)?;
+    let distill = match teaching {
+        Some((spec, teaching)) => Some(teach::attach(
+            spec,
+            teaching,
+            &train,
+            dev.as_ref().map(|d| d.0.as_slice()),
+            test.as_ref().map(|d| d.0.as_slice()),
+            quiet,
+        )?),
+        None => None,
+    };
     let data_files = corpus
         .files
         .iter()
@@ -350,6 +376,7 @@ fn build_ctx(cfg: LoadedConfig, quiet: bool) -> Result<Ctx> {
         threads,
         device_name,
         encoder: encoder.map(|e| e.record),
+        distill,
         cfg,
     })
 }

@@ -1,7 +1,6 @@
 //! The loop itself: steps, evaluation, early stopping, checkpoints, interruption.
 
 use super::log::{DevFigures, Log, LogRecord};
-use super::loss::cross_entropy;
 use super::save::{flush_best, save_checkpoint, snapshot, Best};
 use super::schedule::{learning_rate, EarlyStopping};
 use super::state::{self, LoopState};
@@ -14,7 +13,6 @@ use crate::eval::predict::predict_features;
 use crate::eval::Metrics;
 use crate::progress::Progress;
 use crate::text::Features;
-use candle_core::Tensor;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -212,7 +210,8 @@ pub fn run(mut ctx: Ctx, mut st: LoopState, opts: &TrainOptions) -> Result<Train
     }
     // Test metrics come from the best model as saved (its hash checked on loading). Reports
     // on the dev and test splits are the caller's to write (`report::write_run_reports`).
-    let needs_best = ctx.test.is_some() || super::thresholds::objective(&ctx).is_some();
+    let needs_best =
+        ctx.test.is_some() || ctx.distill.is_some() || super::thresholds::objective(&ctx).is_some();
     let best = match needs_best {
         true => Some(checkpoint::load(&best_dir, ctx.model.device())?),
         false => None,
@@ -224,6 +223,10 @@ pub fn run(mut ctx: Ctx, mut st: LoopState, opts: &TrainOptions) -> Result<Train
         }
         _ => BTreeMap::new(),
     };
+    let teacher_agreement = match &best {
+        Some(best) => super::teach::agreements(&ctx, best)?,
+        None => BTreeMap::new(),
+    };
     let thresholds = match &best {
         Some(best) => super::thresholds::tune_and_store(&ctx, best, &best_dir)?,
         None => BTreeMap::new(),
@@ -231,6 +234,7 @@ pub fn run(mut ctx: Ctx, mut st: LoopState, opts: &TrainOptions) -> Result<Train
     let _ = std::fs::remove_dir_all(run_dir.join(super::RESUME_DIR));
     Ok(TrainSummary {
         thresholds,
+        teacher_agreement,
         reports: Vec::new(),
         config: Some(v.clone()),
         run_dir,
@@ -263,27 +267,9 @@ fn train_step(
     let mut batch = ctx.model.batch(&feats, true)?;
     batch.dropout_seed = Some(dropout_seed(seed, step));
     let logits = ctx.model.forward_t(&batch, true)?;
-    let mut total: Option<Tensor> = None;
-    // Row weights only where a source is weighted: weight 1 leaves the sums as they were.
-    let rows: Vec<f32> = idx.iter().map(|&i| ctx.train[i].weight).collect();
-    let row_weights = rows.iter().any(|&w| w != 1.0).then_some(rows.as_slice());
-    for (t, task) in v.tasks.iter().enumerate() {
-        let labels: Vec<Option<u32>> = idx.iter().map(|&i| ctx.train[i].labels[t]).collect();
-        if let Some(l) = cross_entropy(
-            &logits[t],
-            &labels,
-            ctx.class_weights[t].as_deref(),
-            row_weights,
-            v.raw.train.label_smoothing,
-        )? {
-            let l = (l * f64::from(task.weight))?;
-            total = Some(match total {
-                None => l,
-                Some(acc) => (acc + l)?,
-            });
-        }
-    }
-    let Some(loss) = total else { return Ok(None) };
+    let Some(loss) = super::objective::batch_loss(ctx, idx, &logits)? else {
+        return Ok(None);
+    };
     let value = loss.to_scalar::<f32>()?;
     if !value.is_finite() {
         return Err(Error::NonFiniteLoss {

@@ -95,6 +95,7 @@ pub(super) fn save_checkpoint(
         metrics,
         train_seconds: seconds,
         encoder: ctx.encoder.clone(),
+        distill: ctx.distill.as_ref().map(|d| d.record.clone()),
     };
     checkpoint::save(
         dir,

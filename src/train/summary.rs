@@ -43,6 +43,22 @@ impl TrainSummary {
                 );
             }
         }
+        for (split, tasks) in &self.teacher_agreement {
+            for (task, a) in tasks {
+                let classes: Vec<String> = a
+                    .per_class
+                    .iter()
+                    .map(|(l, c)| format!("{l} {:.3} ({})", c.agreement, c.n))
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "{split:>4} {task:<12} agreement with the teacher {:.4} (n = {}); per teacher label: {}",
+                    a.agreement,
+                    a.n,
+                    classes.join(", ")
+                );
+            }
+        }
         for (task, t) in &self.thresholds {
             let values: Vec<String> = t
                 .values
