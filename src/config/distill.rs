@@ -231,7 +231,8 @@ labels = ["a", "b"]
 
     #[test]
     fn a_valid_distill_section_resolves_its_paths_and_defaults_its_cache() {
-        let text = format!("{BASE}[distill]\nteacher = \"t\"\n[[distill.pool]]\npath = \"p.csv\"\n");
+        let text =
+            format!("{BASE}[distill]\nteacher = \"t\"\n[[distill.pool]]\npath = \"p.csv\"\n");
         let cfg = parse_config(&text, Path::new("/cfg/run.toml"), &[]).unwrap();
         let d = cfg.valid.distill.unwrap();
         assert_eq!(d.teacher, Path::new("/cfg/t"));
