@@ -70,7 +70,7 @@ BOOTSTRAP = 1000
 SUITES = {
     "plv-plover15": {"task": "plover", "config": "plv-plover15-{kind}.toml",
                      "kinds": ["bow", "cnn", "transformer", "minilm", "minilm-finetune", "minilm-finetune-all",
-                               "distill-bow"],
+                               "distill-bow", "distill-bow-augment"],
                      "ft": {"epoch": 25, "lr": 0.5}},
     "plv-stance": {"task": "stance", "config": "plv-stance-{kind}.toml", "kinds": ["bow", "cnn", "transformer"],
                    "ft": {"epoch": 25, "lr": 0.5}},
@@ -87,6 +87,7 @@ FIXED_SOURCES = {"sst2": ("sst2", "sst2/train.tsv", "sst2/dev.tsv", 0.10),
                  "newsmtsc": ("newsmtsc", "newsmtsc/train.jsonl", "newsmtsc/devtest_mt.jsonl", 0.10)}
 ALL_TOOLS = ["stancekit-bow", "stancekit-cnn", "stancekit-transformer", "stancekit-minilm",
              "stancekit-minilm-finetune", "stancekit-minilm-finetune-all", "stancekit-distill-bow",
+             "stancekit-distill-bow-augment",
              "fasttext", "svm", "logreg", "st-logreg"]
 # Rows of the distillation pool that `classify` labels to time a student against its teacher.
 SPEED_ROWS = 20000
@@ -309,7 +310,7 @@ def distill_tables(d, shipped, out_dir, run_name, task_col, train, dev, threads)
 def pool_sample(shipped, tmp, n):
     """A CSV of the first n texts of a student's pool files (for timing classify)."""
     with open(shipped, "rb") as f:
-        pools = tomllib.load(f)["distill"]["pool"]
+        pools = tomllib.load(f)["distill"].get("pool", [])
     out = tmp / "speed-input.csv"
     texts = []
     for p in pools:
@@ -370,9 +371,9 @@ def run_stancekit(kind, suite, spec, splits, binary, tmp, threads, configs):
             return None, f"evaluate gave no prediction for {len(missing)} test rows on fold {f}"
         preds.extend(by_id[r["id"]] for r in test_rows)
     speed = {}
-    if kind.startswith("distill-"):
+    data, n = pool_sample(shipped, tmp, SPEED_ROWS) if kind.startswith("distill-") else (None, 0)
+    if n:
         # Student and teacher of fold 0 label the same pool rows, one after the other, in this run.
-        data, n = pool_sample(shipped, tmp, SPEED_ROWS)
         suite_t, kind_t = teacher_kind(shipped)
         teacher = tmp / f"sk-{suite_t}-{kind_t}" / "runs" / "fold0" / "model-best"
         student = work / "runs" / "fold0" / "model-best"

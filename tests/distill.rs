@@ -148,8 +148,23 @@ fn the_teachers_probabilities_change_what_the_student_learns() {
         &quiet(),
     )
     .unwrap();
+    let copies = student(
+        dir.path(),
+        "copies",
+        &format!("{TEACHER}\naugment = 2"),
+        &quiet(),
+    )
+    .unwrap();
     assert_ne!(half.weights_sha256, gold_only.weights_sha256);
     assert_ne!(half.weights_sha256, hot.weights_sha256);
+    assert_ne!(half.weights_sha256, copies.weights_sha256);
+    assert_eq!(
+        copies.train_examples,
+        18 + 30 + 2 * 18,
+        "two copies of each labelled row"
+    );
+    let m = stancekit::checkpoint::read_manifest(&copies.run_dir.join("model-best")).unwrap();
+    assert_eq!(m.distill.unwrap().augmented_texts, 36);
 }
 
 #[test]

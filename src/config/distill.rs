@@ -26,6 +26,12 @@ pub struct DistillConfig {
     /// Where the teacher's probabilities are cached (default: `<output_dir>/teacher-cache`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache_dir: Option<PathBuf>,
+    /// Perturbed copies of each labelled training text for the teacher to label (0 = none).
+    pub augment: usize,
+    /// In a copy, the probability of masking each word.
+    pub augment_mask: f64,
+    /// The probability that a copy keeps only a window of its sentence.
+    pub augment_window: f64,
 }
 
 impl Default for DistillConfig {
@@ -38,6 +44,9 @@ impl Default for DistillConfig {
             alpha: 0.5,
             on_train: true,
             cache_dir: None,
+            augment: 0,
+            augment_mask: 0.1,
+            augment_window: 0.25,
         }
     }
 }
@@ -82,6 +91,9 @@ pub struct DistillSpec {
     pub alpha: f64,
     pub on_train: bool,
     pub cache_dir: PathBuf,
+    pub augment: usize,
+    pub augment_mask: f64,
+    pub augment_window: f64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -173,6 +185,9 @@ pub fn validate_distill(
         alpha: d.alpha,
         on_train: d.on_train,
         cache_dir,
+        augment: d.augment,
+        augment_mask: d.augment_mask,
+        augment_window: d.augment_window,
     })
 }
 

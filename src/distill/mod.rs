@@ -8,6 +8,7 @@
 //! The loop itself only adds one loss term (`train::loss::soft_cross_entropy`).
 
 pub mod agreement;
+pub mod augment;
 pub mod pool;
 pub mod targets;
 
@@ -29,6 +30,9 @@ pub struct DistillRecord {
     pub pool: Vec<DataFile>,
     /// Texts the pool gave (sentences, with `articles`).
     pub pool_texts: usize,
+    /// Perturbed copies of the labelled training texts the teacher labelled (`augment`).
+    #[serde(default)]
+    pub augmented_texts: usize,
     pub temperature: f64,
     pub alpha: f64,
 }

@@ -62,7 +62,8 @@ pub(super) struct Teaching {
     record: DistillRecord,
 }
 
-/// Add the pool's texts to `train` as unlabelled rows, after the labelled ones.
+/// Add the pool's texts, then the perturbed copies of the labelled texts (`augment`), to
+/// `train` as unlabelled rows, after the labelled ones.
 pub(super) fn add_pool(
     v: &ValidConfig,
     spec: &DistillSpec,
@@ -70,13 +71,23 @@ pub(super) fn add_pool(
     device: &candle_core::Device,
 ) -> Result<Teaching> {
     let (teacher, maps) = distill::load_teacher(spec, &v.tasks, &v.config_path, device)?;
-    let (texts, files) = distill::read_pools(spec)?;
+    let (mut texts, files) = distill::read_pools(spec)?;
+    let pool_texts = texts.len();
+    let labelled: Vec<&str> = train.iter().map(|e| e.text.as_str()).collect();
+    texts.extend(distill::augment::augment(
+        &labelled,
+        spec.augment,
+        spec.augment_mask,
+        spec.augment_window,
+        v.raw.run.seed,
+    ));
     let record = DistillRecord {
         teacher: spec.teacher.display().to_string(),
         teacher_weights_sha256: teacher.manifest.weights_sha256.clone(),
         teacher_pipeline_sha256: teacher.manifest.pipeline_sha256.clone(),
         pool: files,
-        pool_texts: texts.len(),
+        pool_texts,
+        augmented_texts: texts.len() - pool_texts,
         temperature: spec.temperature,
         alpha: spec.alpha,
     };
@@ -111,15 +122,25 @@ pub(super) fn attach(
     let teacher = &teacher;
     let widths: Vec<usize> = teacher.tasks.iter().map(|t| t.labels.len()).collect();
     let n = train.len();
+    let labelled = n - record.pool_texts - record.augmented_texts;
     let guided = match spec.on_train {
         true => 0..n,
-        false => n - record.pool_texts..n,
+        false => labelled..n,
     };
-    let texts: Vec<&str> = train[guided.clone()]
-        .iter()
-        .map(|e| e.text.as_str())
-        .collect();
-    let probs = teacher_probs(teacher, &texts, &spec.cache_dir, "training rows", quiet)?;
+    // Each block is cached on its own, so a change to one (say, more copies) reuses the others.
+    let blocks = [
+        (guided.start..labelled, "labelled training rows"),
+        (labelled..labelled + record.pool_texts, "pool"),
+        (labelled + record.pool_texts..n, "augmented copies"),
+    ];
+    let mut probs: distill::targets::TaskProbs = vec![Vec::new(); widths.len()];
+    for (range, label) in blocks {
+        let texts: Vec<&str> = train[range].iter().map(|e| e.text.as_str()).collect();
+        let block = teacher_probs(teacher, &texts, &spec.cache_dir, label, quiet)?;
+        for (all, part) in probs.iter_mut().zip(block) {
+            all.extend(part);
+        }
+    }
     let soft = distill::soft_targets(&maps, &probs, &widths, n, guided, spec.temperature);
     let held_out = |rows: Option<&[Example]>, label: &str| -> Result<distill::TeacherLabels> {
         let rows = rows.unwrap_or(&[]);
