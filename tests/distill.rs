@@ -217,6 +217,19 @@ fn one_command_trains_a_missing_teacher_first_then_its_student() {
     );
     let m = stancekit::checkpoint::read_manifest(&dir.path().join("runs/s/model-best")).unwrap();
     assert!(m.distill.unwrap().teacher.ends_with("teacher2/model-best"));
+    // The dev report shows the agreement next to the gold metrics, in every format.
+    let report = dir.path().join("runs/s/report-dev");
+    let md = fs::read_to_string(report.join("report.md")).unwrap();
+    assert!(
+        md.contains("## Agreement with the teacher: `stance`"),
+        "{md}"
+    );
+    let html = fs::read_to_string(report.join("report.html")).unwrap();
+    assert!(html.contains("Agreement with the teacher"));
+    let json: serde_json::Value =
+        serde_json::from_slice(&fs::read(report.join("report.json")).unwrap()).unwrap();
+    let dev = &summary["teacher_agreement"]["dev"]["stance"];
+    assert_eq!(&json["teacher_agreement"]["stance"], dev);
 }
 
 #[test]

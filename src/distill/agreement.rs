@@ -2,10 +2,10 @@
 //! figure that tells whether distillation transferred the teacher's behaviour, next to the
 //! gold metrics that tell whether either is right.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Agreement {
     pub n: usize,
     /// Share of rows where the student's label is the teacher's.
@@ -14,7 +14,7 @@ pub struct Agreement {
     pub per_class: BTreeMap<String, ClassAgreement>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ClassAgreement {
     pub n: usize,
     pub agreement: f64,

@@ -92,6 +92,7 @@ pub fn evaluate_rows(
             true => super::thresholds::reports(&model.tasks, &input.rows, &scored, &probs),
             false => Vec::new(),
         },
+        teacher_agreement: Default::default(),
     };
     Ok(Evaluation {
         report,

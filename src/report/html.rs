@@ -302,6 +302,7 @@ pub fn render(r: &Report) -> String {
         s.push_str(&task_section(task));
     }
     s.push_str(&super::thresholds::html(&r.thresholds));
+    s.push_str(&super::teacher::html(&r.teacher_agreement));
     s.push_str(&slices(r));
     s.push_str(&curves(r));
     s.push_str(&learning(r));

@@ -157,6 +157,7 @@ pub fn render(r: &Report) -> String {
         }
     }
     s.push_str(&super::thresholds::markdown(&r.thresholds));
+    s.push_str(&super::teacher::markdown(&r.teacher_agreement));
     if !r.learning_curve.is_empty() {
         s.push_str("\n## Learning curve\n\nDev macro-F1 of the same config trained on nested fractions of the training split.\n\n| fraction | labels |");
         for t in &r.tasks {

@@ -28,12 +28,14 @@ pub mod input;
 mod markdown;
 pub mod splits;
 mod svg;
+mod teacher;
 pub mod thresholds;
 pub mod write;
 
 use crate::checkpoint::Manifest;
 use crate::eval::Metrics;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 pub use build::{assemble, evaluate_rows, Evaluation, ReportSettings};
 pub use input::{read_eval_file, rows_from_records, Columns, EvalInput, Gold, Row};
@@ -173,6 +175,10 @@ pub struct Report {
     /// `--thresholds none` and in reports written before thresholds existed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub thresholds: Vec<thresholds::ThresholdReport>,
+    /// A distilled student's agreement with its teacher on these rows, per task (the reports
+    /// training writes; `evaluate` has no teacher to compare with).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub teacher_agreement: BTreeMap<String, crate::distill::Agreement>,
 }
 
 /// "1 row", "2 rows".

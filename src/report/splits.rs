@@ -7,8 +7,10 @@ use super::write::write_report;
 use crate::checkpoint::LoadedModel;
 use crate::config::ValidConfig;
 use crate::data::{load_corpus, Part};
+use crate::distill::Agreement;
 use crate::error::Result;
 use crate::train::TrainSummary;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Default bootstrap for reports written without a command line.
@@ -28,16 +30,19 @@ pub fn write_run_reports(summary: &mut TrainSummary) -> Result<()> {
         &summary.run_dir.join("model-best"),
         &candle_core::Device::Cpu,
     )?;
-    summary.reports = write_split_reports(cfg, &summary.run_dir, &best)?;
+    let agreement = summary.teacher_agreement.clone();
+    summary.reports = write_split_reports(cfg, &summary.run_dir, &best, &agreement)?;
     Ok(())
 }
 
 /// Write `report-dev/` and `report-test/` under `run_dir` for the splits that have rows, with
-/// the already loaded best `model`; returns the folders written.
+/// the already loaded best `model` (and, for a distilled student, its agreement with the
+/// teacher per split and task); returns the folders written.
 pub fn write_split_reports(
     cfg: &ValidConfig,
     run_dir: &Path,
     model: &LoadedModel,
+    agreement: &BTreeMap<String, BTreeMap<String, Agreement>>,
 ) -> Result<Vec<PathBuf>> {
     let corpus = load_corpus(cfg)?;
     let settings = ReportSettings {
@@ -55,7 +60,8 @@ pub fn write_split_reports(
             continue;
         };
         let input = rows_from_records(cfg, &split.records, corpus.file(first), name);
-        let ev = evaluate_rows(model, input, &settings)?;
+        let mut ev = evaluate_rows(model, input, &settings)?;
+        ev.report.teacher_agreement = agreement.get(name).cloned().unwrap_or_default();
         let dir = run_dir.join(format!("report-{name}"));
         write_report(&dir, &ev)?;
         written.push(dir);
