@@ -168,6 +168,27 @@ fn the_teachers_probabilities_change_what_the_student_learns() {
 }
 
 #[test]
+fn a_cnn_student_is_taught_the_same_way() {
+    let dir = tempfile::tempdir().unwrap();
+    model(dir.path());
+    pool(dir.path());
+    let cnn = |name: &str, distill: &str| {
+        let text = student_config(name, distill).replace(
+            "kind = \"bow\"\ndim = 8",
+            "kind = \"cnn\"\ndim = 8\nfilters = 4\nkernel_sizes = [2]",
+        );
+        assert!(text.contains("\"cnn\""));
+        let path = dir.path().join(format!("{name}.toml"));
+        train(parse_config(&text, &path, &[]).unwrap(), &quiet()).unwrap()
+    };
+    let taught = cnn("cnn-a", TEACHER);
+    assert_eq!(taught.weights_sha256, cnn("cnn-b", TEACHER).weights_sha256);
+    let gold = cnn("cnn-gold", &format!("{TEACHER}\nalpha = 0.0"));
+    assert_ne!(taught.weights_sha256, gold.weights_sha256);
+    assert!(taught.teacher_agreement["dev"].contains_key("stance"));
+}
+
+#[test]
 fn an_interrupted_distillation_resumes_to_the_same_bits() {
     let dir = tempfile::tempdir().unwrap();
     model(dir.path());
