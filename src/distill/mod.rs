@@ -71,7 +71,6 @@ pub struct Distill {
     /// Per student task, the teacher's label of each dev (test) row.
     pub dev_teacher: TeacherLabels,
     pub test_teacher: TeacherLabels,
-    pub maps: Vec<TaskMap>,
 }
 
 /// Load the teacher named by `spec`, refusing one whose tasks share nothing with the student's

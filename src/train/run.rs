@@ -216,15 +216,18 @@ pub fn run(mut ctx: Ctx, mut st: LoopState, opts: &TrainOptions) -> Result<Train
         true => Some(checkpoint::load(&best_dir, ctx.model.device())?),
         false => None,
     };
-    let test = match (&ctx.test, &best) {
-        (Some((ex, feats)), Some(best)) => {
-            let probs = predict_features(best.model.as_ref(), feats, EVAL_BATCH)?;
-            task_metrics(&ctx, ex, &probs.probs).0
+    let test_probs = match (&ctx.test, &best) {
+        (Some((_, feats)), Some(best)) => {
+            Some(predict_features(best.model.as_ref(), feats, EVAL_BATCH)?)
         }
+        _ => None,
+    };
+    let test = match (&ctx.test, &test_probs) {
+        (Some((ex, _)), Some(probs)) => task_metrics(&ctx, ex, &probs.probs).0,
         _ => BTreeMap::new(),
     };
     let teacher_agreement = match &best {
-        Some(best) => super::teach::agreements(&ctx, best)?,
+        Some(best) => super::teach::agreements(&ctx, best, test_probs.as_ref())?,
         None => BTreeMap::new(),
     };
     let thresholds = match &best {

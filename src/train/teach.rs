@@ -9,8 +9,8 @@ use crate::data::Example;
 use crate::distill::{self, targets::teacher_probs, Agreement, Distill, DistillRecord};
 use crate::error::{Error, Result};
 use crate::eval::predict::predict_features;
+use crate::eval::Predictions;
 use crate::progress::Progress;
-use crate::text::Features;
 use std::collections::BTreeMap;
 
 /// Train the teacher first when its checkpoint is missing and its config is named, so one
@@ -156,28 +156,32 @@ pub(super) fn attach(
         soft,
         dev_teacher,
         test_teacher,
-        maps,
     })
 }
 
-/// Per split (`dev`, `test`) and task, the agreement of `best` with the teacher.
+/// Per split (`dev`, `test`) and task, the agreement of `best` with the teacher; the test
+/// split's predictions are the ones the run already made for its test metrics.
 pub(super) fn agreements(
     ctx: &Ctx,
     best: &LoadedModel,
+    test: Option<&Predictions>,
 ) -> Result<BTreeMap<String, BTreeMap<String, Agreement>>> {
     let Some(d) = &ctx.distill else {
         return Ok(BTreeMap::new());
     };
-    let mut out = BTreeMap::new();
-    let splits: [(&str, Option<&Vec<Features>>, &distill::TeacherLabels); 2] = [
-        ("dev", ctx.dev.as_ref().map(|s| &s.1), &d.dev_teacher),
-        ("test", ctx.test.as_ref().map(|s| &s.1), &d.test_teacher),
+    let dev = match &ctx.dev {
+        Some((_, feats)) if !feats.is_empty() => {
+            Some(predict_features(best.model.as_ref(), feats, 256)?)
+        }
+        _ => None,
+    };
+    let splits = [
+        ("dev", dev.as_ref(), &d.dev_teacher),
+        ("test", test, &d.test_teacher),
     ];
-    for (name, feats, teacher) in splits {
-        let Some(feats) = feats.filter(|f| !f.is_empty()) else {
-            continue;
-        };
-        let probs = predict_features(best.model.as_ref(), feats, 256)?;
+    let mut out = BTreeMap::new();
+    for (name, probs, teacher) in splits {
+        let Some(probs) = probs else { continue };
         let mut per_task = BTreeMap::new();
         for (t, task) in ctx.cfg.valid.tasks.iter().enumerate() {
             if let Some(labels) = &teacher[t] {
