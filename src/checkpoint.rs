@@ -4,10 +4,10 @@
 //! A checkpoint folder is written next to its final place and renamed in, so a crash never
 //! leaves a half-written model where a good one was.
 
-use crate::config::{parse_saved_config, ValidConfig};
+use crate::config::parse_saved_config;
 use crate::error::{Error, Result};
 use crate::model::pretrained::{EncoderFiles, EncoderRecord, LoadedEncoder};
-use crate::model::{self, Classifier, ModelSpec};
+use crate::model::{self, ModelSpec};
 
 use crate::text::TextPipeline;
 use candle_core::{Device, Tensor};
@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 pub const FORMAT_VERSION: u32 = 1;
 pub use crate::eval::thresholds::Thresholds;
 pub use crate::layout::{CONFIG, ENCODER_DIR, MANIFEST, PIPELINE, WEIGHTS};
+pub use crate::loaded::{LoadedModel, Member, Scored};
 pub use crate::tensors::{load_tensors, save_tensors, sha256_file, sha256_hex};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -50,6 +51,9 @@ pub struct Manifest {
     /// A distilled student: its teacher and pool, by hash.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub distill: Option<crate::distill::DistillRecord>,
+    /// An ensemble: its members, by hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ensemble: Option<crate::ensemble::EnsembleRecord>,
 }
 
 /// What `pipeline.json` holds: the tasks' label lists and the text pipeline state.
@@ -67,28 +71,6 @@ pub struct TaskLabels {
     /// Per-class decision thresholds tuned on dev (`train.thresholds`); absent: argmax.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thresholds: Option<Thresholds>,
-}
-
-/// A model ready to predict, with everything it was trained with.
-pub struct LoadedModel {
-    pub model: Box<dyn Classifier>,
-    pub pipeline: TextPipeline,
-    pub tasks: Vec<TaskLabels>,
-    pub config: ValidConfig,
-    pub manifest: Manifest,
-    pub dir: PathBuf,
-}
-
-impl LoadedModel {
-    /// The folders this model reads from (its checkpoint, and its encoder when that lives
-    /// elsewhere): no output may be written into them.
-    pub fn protected(&self) -> crate::guard::Protected {
-        let mut p = crate::guard::Protected::new().dir(&self.dir);
-        if let Some(enc) = &self.manifest.encoder {
-            p = p.dir(Path::new(&enc.path));
-        }
-        p
-    }
 }
 
 /// Write a whole checkpoint folder at `dir`, replacing any previous one only once the new one
@@ -164,7 +146,7 @@ pub fn set_thresholds(dir: &Path, thresholds: &BTreeMap<String, Thresholds>) -> 
 }
 
 /// Copy a folder's files and subfolders (a bundled encoder); nothing when `src` is absent.
-fn copy_tree(src: &Path, dst: &Path) -> Result<()> {
+pub(crate) fn copy_tree(src: &Path, dst: &Path) -> Result<()> {
     let Ok(entries) = std::fs::read_dir(src) else {
         return Ok(());
     };
@@ -248,6 +230,9 @@ pub fn load(dir: &Path, device: &Device) -> Result<LoadedModel> {
             "format version {} is not supported by this stancekit (expects {FORMAT_VERSION})",
             manifest.format_version
         )));
+    }
+    if manifest.ensemble.is_some() {
+        return crate::ensemble::load(dir, manifest, device);
     }
     let actual = sha256_file(&dir.join(WEIGHTS))?;
     if actual != manifest.weights_sha256 {
@@ -339,8 +324,11 @@ pub fn load(dir: &Path, device: &Device) -> Result<LoadedModel> {
         .load_weights(&weights)
         .map_err(|e| bad(format!("weights do not fit the model: {e}")))?;
     Ok(LoadedModel {
-        model,
-        pipeline,
+        members: vec![Member {
+            model,
+            pipeline,
+            dir: dir.to_path_buf(),
+        }],
         tasks: pipeline_file.tasks,
         config,
         manifest,
@@ -356,6 +344,14 @@ pub fn bundle_encoder(dir: &Path) -> Result<PathBuf> {
         message,
     };
     let manifest = read_manifest(dir)?;
+    if let Some(e) = &manifest.ensemble {
+        for m in &e.members {
+            if m.encoder.is_some() {
+                bundle_encoder(&dir.join(&m.dir))?;
+            }
+        }
+        return Ok(dir.join(crate::ensemble::MEMBERS_DIR));
+    }
     let record = manifest.encoder.ok_or_else(|| {
         bad("not a pretrained-encoder checkpoint: there is no encoder to bundle".into())
     })?;

@@ -309,3 +309,106 @@ pub(crate) fn select(args: cli::SelectArgs) -> anyhow::Result<Outcome> {
     }
     Ok(Outcome::Ok)
 }
+
+pub(crate) fn ensemble(args: cli::EnsembleArgs) -> anyhow::Result<Outcome> {
+    use stancekit::train::{members::train_members, TrainOptions};
+    if !args.seeds.is_empty() && args.config.is_empty() {
+        let msg = "--seeds applies to --config: name the config to train once per seed";
+        return Err(stancekit::Error::Input(msg.into()).into());
+    }
+    let flag = stancekit::runtime::catch_signals(
+        "interrupt: finishing the current step and saving a resumable state (again to abort)",
+    );
+    let opts = TrainOptions {
+        quiet: args.quiet,
+        interrupt: Some(flag),
+        stop_after_steps: None,
+        bundle: false,
+    };
+    let mut members = args.models.clone();
+    match train_members(&args.config, &args.seeds, &args.overrides, &opts) {
+        Err(stancekit::Error::Interrupted) => {
+            eprintln!("stopped; run the same command to resume the member being trained");
+            return Err(stancekit::Error::Interrupted.into());
+        }
+        other => members.extend(other?),
+    }
+    let manifest = stancekit::ensemble::assemble_run(&members, &args.out)?;
+    let best = args.out.join(stancekit::ensemble::BEST);
+    let model = stancekit::checkpoint::load(&best, &candle_core::Device::Cpu)?;
+    let shared = manifest.ensemble.as_ref().is_some_and(|e| e.shared_split);
+    let reports = match shared {
+        true => stancekit::report::splits::write_split_reports(
+            &model.config,
+            &args.out,
+            &model,
+            &Default::default(),
+        )?,
+        false => {
+            eprintln!("the members were trained on different data or splits: no dev/test report (evaluate the ensemble on rows none of them trained on)");
+            Vec::new()
+        }
+    };
+    let scores = reports
+        .iter()
+        .map(|r| report_scores(r))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if args.json {
+        let v = serde_json::json!({"manifest": manifest, "model": best, "reports": reports, "macro_f1": scores});
+        out!("{}\n", serde_json::to_string_pretty(&v)?);
+        return Ok(Outcome::Ok);
+    }
+    let record = manifest
+        .ensemble
+        .as_ref()
+        .map(|e| &e.members[..])
+        .unwrap_or(&[]);
+    out!(
+        "wrote the ensemble {} ({} members, mean of probabilities; sha256 {})\n",
+        best.display(),
+        record.len(),
+        manifest.weights_sha256
+    );
+    for m in record {
+        out!(
+            "  {}  {:<12} seed {:<6} {}  from {}\n",
+            m.dir,
+            m.model_kind,
+            m.seed,
+            &m.weights_sha256[..16.min(m.weights_sha256.len())],
+            m.source
+        );
+    }
+    for s in &scores {
+        out!(
+            "  {} macro-F1: {}\n",
+            s["split"].as_str().unwrap_or(""),
+            s["tasks"]
+        );
+    }
+    for r in &reports {
+        out!("  report: {}\n", r.display());
+    }
+    Ok(Outcome::Ok)
+}
+
+/// A written report's macro-F1 per task, by its folder (`report-dev`, `report-test`).
+fn report_scores(dir: &std::path::Path) -> anyhow::Result<serde_json::Value> {
+    let text = std::fs::read_to_string(dir.join("report.json"))?;
+    let report: serde_json::Value = serde_json::from_str(&text)?;
+    let tasks = report["tasks"].as_array().cloned().unwrap_or_default();
+    let f1: serde_json::Map<String, serde_json::Value> = tasks
+        .iter()
+        .map(|t| {
+            (
+                t["name"].as_str().unwrap_or("").to_string(),
+                t["metrics"]["macro_f1"].clone(),
+            )
+        })
+        .collect();
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(serde_json::json!({"split": name.trim_start_matches("report-"), "tasks": f1}))
+}

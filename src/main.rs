@@ -54,7 +54,11 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
     // leaving no temporary file either way.
     let graceful = matches!(
         cli.command,
-        Command::Train(_) | Command::Tune(_) | Command::Classify(_) | Command::Segment(_)
+        Command::Train(_)
+            | Command::Tune(_)
+            | Command::Ensemble(_)
+            | Command::Classify(_)
+            | Command::Segment(_)
     );
     if !graceful {
         stancekit::runtime::exit_on_signal();
@@ -116,6 +120,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Classify(args) => commands::classify(args),
         Command::Segment(args) => commands::segment(args),
         Command::Select(args) => commands::select(args),
+        Command::Ensemble(args) => commands::ensemble(args),
         Command::Bundle { checkpoint } => {
             let to = stancekit::checkpoint::bundle_encoder(&checkpoint)?;
             out!("encoder bundled into {}\n", to.display());

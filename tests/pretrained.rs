@@ -8,7 +8,6 @@
 
 use stancekit::checkpoint;
 use stancekit::config::{parse_config, LoadedConfig};
-use stancekit::eval::predict;
 use stancekit::model::{build, LoadedEncoder, ModelSpec};
 use stancekit::text::Features;
 use stancekit::train::{train, TrainOptions};
@@ -369,10 +368,10 @@ fn finetuning_is_reproducible_and_saves_only_the_tuned_layers() {
         "They agreed to meet again.",
         "",
     ];
-    let once = predict(m.model.as_ref(), &m.pipeline, &texts, 8).unwrap();
+    let once = m.predict(&texts, 8).unwrap().probs;
     let alone: Vec<_> = texts
         .iter()
-        .map(|t| predict(m.model.as_ref(), &m.pipeline, &[t], 1).unwrap())
+        .map(|t| m.predict(&[t], 1).unwrap().probs)
         .collect();
     for (i, p) in alone.iter().enumerate() {
         assert!(max_diff(&p.probs[0][0], &once.probs[0][i]) < 1e-5);
@@ -395,7 +394,7 @@ fn a_checkpoint_names_a_missing_or_different_encoder_and_bundles_it() {
     let best = s.run_dir.join("model-best");
     let texts = ["The minister condemned the attack.", "Talks will resume."];
     let m = checkpoint::load(&best, &candle_core::Device::Cpu).unwrap();
-    let want = predict(m.model.as_ref(), &m.pipeline, &texts, 4).unwrap();
+    let want = m.predict(&texts, 4).unwrap().probs;
 
     let config_text = fs::read_to_string(mine.join("config.json")).unwrap();
     // A RoBERTa-type config is refused, not silently mis-embedded.
@@ -438,10 +437,7 @@ fn a_checkpoint_names_a_missing_or_different_encoder_and_bundles_it() {
         "{err}"
     );
     let m = checkpoint::load(&best, &candle_core::Device::Cpu).unwrap();
-    assert_eq!(
-        predict(m.model.as_ref(), &m.pipeline, &texts, 4).unwrap(),
-        want
-    );
+    assert_eq!(m.predict(&texts, 4).unwrap().probs, want);
 }
 
 #[test]

@@ -239,6 +239,7 @@ fn a_saved_model_predicts_like_the_model_in_memory_and_batched_equals_unbatched(
             train_seconds: 0.0,
             encoder: None,
             distill: None,
+            ensemble: None,
         };
         let saved = dir.path().join("saved");
         let weights = model.named_weights().unwrap();
@@ -251,7 +252,7 @@ fn a_saved_model_predicts_like_the_model_in_memory_and_batched_equals_unbatched(
             "agreed",
         ];
         let in_memory = predict(model.as_ref(), &pipeline, &texts, 4).unwrap();
-        let reloaded = predict(loaded.model.as_ref(), &loaded.pipeline, &texts, 4).unwrap();
+        let reloaded = loaded.predict(&texts, 4).unwrap().probs;
         assert_eq!(
             in_memory, reloaded,
             "{kind} {variant:?}: the saved model predicts otherwise than the one in memory"

@@ -121,6 +121,26 @@ def test_python_predictions_equal_the_cli_on_the_same_rows(run, model, tmp_path)
             assert same_value(value, got), (i, col, value, got)
 
 
+def test_an_ensemble_loads_and_predicts_as_the_cli_does(run, tmp_path):
+    out = tmp_path / "ens"
+    subprocess.run(
+        [BIN, "ensemble", "-q", "-c", str(run / "run.toml"), "--seeds", "1,2", "-o", str(out)],
+        check=True,
+        capture_output=True,
+    )
+    ens = stancekit.load(str(out / "model-best"))
+    assert ens.manifest["model_kind"] == "ensemble"
+    assert len(ens.manifest["ensemble"]["members"]) == 2
+    inp = pool(tmp_path / "pool.csv")
+    cli = cli_rows(ens, inp, tmp_path / "cli.csv")
+    rows = pl.read_csv(inp, infer_schema_length=0).with_columns(pl.col("text").fill_null(""))
+    got = ens.predict(rows, probs=True)
+    assert got.columns == list(cli[0].keys())
+    for i, row in enumerate(cli):
+        for col, value in row.items():
+            assert same_value(value, got[col][i]), (i, col, value, got[col][i])
+
+
 def test_all_four_input_kinds_give_the_same_columns_and_values(model):
     texts = ["Kenya denounced the strike", "Oman hosted the talks", None, "Chile signed the pact"]
     ids = [10, 11, 12, 13]

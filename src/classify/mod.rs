@@ -219,7 +219,7 @@ pub fn classify_file(
     let tasks = pick_tasks(model, &opts.tasks)?;
     let mut job = job(io, interrupt, "classify")?;
     job.protected = model.protected();
-    if model.model.sort_by_length() {
+    if model.sort_by_length() {
         // Sorting a larger window by length pads less; the forward batches stay small.
         job.batch_size = job.batch_size.max(SEQUENCE_WINDOW);
     }

@@ -5,7 +5,6 @@ use super::labels::{push_empty_cells, push_task_cells, task_columns, LabelOption
 use super::stream::Stage;
 use crate::checkpoint::LoadedModel;
 use crate::error::{Error, Result};
-use crate::eval::predict::predict_features;
 use crate::segment::split_sentences;
 use crate::table::Cell;
 use crate::table::ColKind;
@@ -93,26 +92,21 @@ impl Stage for ClassifyStage<'_> {
     }
 
     fn process(&mut self, mut rows: Vec<Row>) -> Result<(Vec<Row>, usize)> {
-        let pipeline = &self.model.pipeline;
-        let mut feats = Vec::with_capacity(rows.len());
+        let mut texts = Vec::with_capacity(rows.len());
         let mut which = Vec::with_capacity(rows.len());
         for row in &rows {
             match row.cells.get(self.text_idx).and_then(Cell::text) {
                 Some(t) if !t.trim().is_empty() => {
-                    which.push(Some(feats.len()));
-                    feats.push(pipeline.features(&t));
+                    which.push(Some(texts.len()));
+                    texts.push(t);
                 }
                 _ => which.push(None),
             }
         }
-        let preds = if feats.is_empty() {
-            None
-        } else {
-            Some(predict_features(
-                self.model.model.as_ref(),
-                &feats,
-                self.batch_size,
-            )?)
+        let refs: Vec<&str> = texts.iter().map(|t| t.as_ref()).collect();
+        let preds = match refs.is_empty() {
+            true => None,
+            false => Some(self.model.predict(&refs, self.batch_size)?),
         };
         for (row, w) in rows.iter_mut().zip(&which) {
             let status = match (w, &preds) {
@@ -120,13 +114,13 @@ impl Stage for ClassifyStage<'_> {
                     for (slot, &t) in self.tasks.iter().enumerate() {
                         push_task_cells(
                             &self.model.tasks[t],
-                            &p.probs[t][*i],
+                            &p.probs.probs[t][*i],
                             &self.labels,
                             &mut self.counts[slot],
                             &mut row.cells,
                         );
                     }
-                    if feats[*i].truncated {
+                    if p.truncated[*i] {
                         self.truncated += 1;
                         STATUS_TRUNCATED
                     } else {

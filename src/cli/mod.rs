@@ -1,9 +1,11 @@
 //! Command-line arguments. Parsing only: every command calls into the library.
 
 mod data;
+mod ensemble;
 mod select;
 mod tune;
 pub use data::{AgreementArgs, DataCommand, ImportArgs};
+pub use ensemble::EnsembleArgs;
 pub use select::{ExportArg, SelectArgs, StrategyArg};
 pub use tune::TuneArgs;
 
@@ -258,6 +260,10 @@ Examples:
     /// Choose the unlabelled rows most worth annotating next, with the model's predictions.
     #[command(after_help = select::SELECT_HELP)]
     Select(SelectArgs),
+    /// Combine trained checkpoints (or train configs over several seeds) into one ensemble
+    /// checkpoint whose members' probabilities are averaged.
+    #[command(after_help = ensemble::ENSEMBLE_HELP)]
+    Ensemble(EnsembleArgs),
     /// Copy a pretrained model's encoder into its checkpoint, so it loads without the
     /// original encoder folder (checked against the hashes recorded at training time).
     #[command(after_help = "Examples:

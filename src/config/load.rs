@@ -94,8 +94,10 @@ pub fn parse_config(text: &str, path: &Path, overrides: &[String]) -> Result<Loa
             }
         })?;
     }
+    // A bare file name has the empty parent, which cannot be made absolute: use ".".
     let base = path
         .parent()
+        .filter(|p| !p.as_os_str().is_empty())
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
     let valid = raw.validate(path, &base)?;

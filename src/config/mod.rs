@@ -134,6 +134,10 @@ pub struct SplitConfig {
     pub folds: usize,
     #[serde(skip_serializing_if = "is_zero")]
     pub fold: usize,
+    /// The seed of the split and the folds (default: `run.seed`). Ensemble members trained
+    /// with other seeds keep their base config's split through it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -148,6 +152,7 @@ impl Default for SplitConfig {
             stratify: None,
             folds: 0,
             fold: 0,
+            seed: None,
         }
     }
 }

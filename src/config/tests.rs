@@ -269,6 +269,20 @@ fn defaults_validate_with_only_data_and_a_task() {
 }
 
 #[test]
+fn a_config_named_by_a_bare_file_name_saved_relative_data_paths_into_its_checkpoint() {
+    let cfg = parse_config(
+        &format!("[data]\npath = \"d.csv\"\n{TASK}"),
+        Path::new("run.toml"),
+        &[],
+    )
+    .unwrap();
+    let cwd = std::env::current_dir().unwrap();
+    assert_eq!(cfg.valid.data_files(), vec![cwd.join("d.csv")]);
+    assert!(cfg.valid.run_dir().is_absolute());
+    assert_eq!(cfg.valid.split_seed(), cfg.valid.raw.run.seed);
+}
+
+#[test]
 fn reference_config_parses_and_mentions_every_key() {
     let cfg = parse_config(
         REFERENCE_CONFIG,

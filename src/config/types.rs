@@ -290,6 +290,11 @@ impl ValidConfig {
         self.output_dir.join(&self.raw.run.name)
     }
 
+    /// The seed of the train/dev/test split and of the folds: `split.seed`, else `run.seed`.
+    pub fn split_seed(&self) -> u64 {
+        self.raw.split.seed.unwrap_or(self.raw.run.seed)
+    }
+
     /// Every labelled file the run reads.
     pub fn data_files(&self) -> Vec<PathBuf> {
         let primary: Vec<PathBuf> = match &self.source {

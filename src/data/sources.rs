@@ -19,7 +19,7 @@ pub(super) fn split_parts(cfg: &ValidConfig, task: &TaskSpec, records: &[Record]
         &strata_ref,
         cfg.raw.split.dev,
         cfg.raw.split.test,
-        cfg.raw.run.seed,
+        cfg.split_seed(),
     )
 }
 
@@ -61,7 +61,7 @@ pub(super) fn apply_fold(cfg: &ValidConfig, corpus: &mut Corpus) {
         .map(|r| r.group.as_ref().map(|g| format!("{}\u{1f}{g}", r.source)))
         .collect();
     let groups: Vec<Option<&str>> = keys.iter().map(Option::as_deref).collect();
-    let folds = super::split::grouped_folds(&groups, &strata_ref, k, cfg.raw.run.seed);
+    let folds = super::split::grouped_folds(&groups, &strata_ref, k, cfg.split_seed());
     let (mut train, mut dev) = (Vec::new(), Vec::new());
     for (r, f) in records.into_iter().zip(folds) {
         match f == fold {

@@ -7,7 +7,6 @@
 
 use crate::checkpoint::LoadedModel;
 use crate::error::Result;
-use crate::eval::predict::predict_features;
 use crate::progress::Progress;
 use crate::tensors::{save_tensors, sha256_hex};
 use candle_core::{Device, Tensor};
@@ -63,12 +62,7 @@ pub fn teacher_probs(
     progress.start(&format!("teacher on {label}"), texts.len() as u64);
     let started = Instant::now();
     for (c, chunk) in texts.chunks(CHUNK).enumerate() {
-        let feats = {
-            use rayon::prelude::*;
-            let p = &teacher.pipeline;
-            chunk.par_iter().map(|t| p.features(t)).collect::<Vec<_>>()
-        };
-        let probs = predict_features(teacher.model.as_ref(), &feats, BATCH)?;
+        let probs = teacher.predict(chunk, BATCH)?.probs;
         for (t, rows) in probs.probs.into_iter().enumerate() {
             out[t].extend(rows.into_iter().flatten());
         }

@@ -8,7 +8,7 @@ use super::{
 };
 use crate::checkpoint::{sha256_file, LoadedModel, TaskLabels};
 use crate::error::Result;
-use crate::eval::{predict, Metrics, Predictions};
+use crate::eval::{Metrics, Predictions};
 use std::collections::BTreeMap;
 
 const BATCH: usize = 256;
@@ -49,7 +49,7 @@ pub fn evaluate_rows(
             texts.len() - 1
         }));
     }
-    let mut probs = predict(model.model.as_ref(), &model.pipeline, &texts, BATCH)?;
+    let mut probs = model.predict(&texts, BATCH)?.probs;
     // No rows to predict gives no task vectors at all; keep indexing uniform.
     probs.probs.resize(model.tasks.len(), Vec::new());
     let (tasks, slices) = assemble(&model.tasks, &input.rows, &scored, &probs, settings);

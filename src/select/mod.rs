@@ -15,10 +15,10 @@ pub use strategy::Strategy;
 use crate::checkpoint::LoadedModel;
 use crate::data::{load_corpus, read_table, Table};
 use crate::error::{Error, Result};
-use crate::eval::predict::{argmax, predict_features, represent_features};
+use crate::eval::predict::argmax;
 use crate::segment::split_sentences;
 use crate::table::TableFlags;
-use crate::text::{dedup_key, Features};
+use crate::text::dedup_key;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -160,19 +160,16 @@ pub fn select(
         }
     }
     let text_of = |r: usize| table.data[r][text_col].as_deref().unwrap_or_default();
-    let feats: Vec<Features> = candidates
-        .iter()
-        .map(|&r| model.pipeline.features(text_of(r)))
-        .collect();
-    let probs = predict_features(model.model.as_ref(), &feats, 256)?;
+    let texts: Vec<&str> = candidates.iter().map(|&r| text_of(r)).collect();
+    let probs = model.predict(&texts, 256)?.probs;
     let ranked = strategy::rank(opts.strategy, &probs.probs[task], opts.seed);
     let n = opts.n.min(candidates.len());
     let picked = match (opts.strategy, opts.stratify) {
         (Strategy::Diverse, _) => {
             // Only the most uncertain rows are clustered: represent just those.
             let shortlist = strategy::shortlist(&ranked, n);
-            let sub: Vec<Features> = shortlist.iter().map(|(i, _)| feats[*i].clone()).collect();
-            let reps = represent_features(model.model.as_ref(), &sub, 256)?;
+            let sub: Vec<&str> = shortlist.iter().map(|(i, _)| texts[*i]).collect();
+            let reps = model.represent(&sub, 256)?;
             strategy::diverse(&shortlist, &reps, n, opts.seed)
         }
         (_, true) => {

@@ -9,6 +9,7 @@
 pub mod learning;
 pub mod log;
 pub mod loss;
+pub mod members;
 mod objective;
 mod order;
 mod run;

@@ -218,7 +218,7 @@ pub fn run(mut ctx: Ctx, mut st: LoopState, opts: &TrainOptions) -> Result<Train
     };
     let test_probs = match (&ctx.test, &best) {
         (Some((_, feats)), Some(best)) => {
-            Some(predict_features(best.model.as_ref(), feats, EVAL_BATCH)?)
+            Some(predict_features(best.single()?, feats, EVAL_BATCH)?)
         }
         _ => None,
     };

@@ -96,6 +96,7 @@ pub(super) fn save_checkpoint(
         train_seconds: seconds,
         encoder: ctx.encoder.clone(),
         distill: ctx.distill.as_ref().map(|d| d.record.clone()),
+        ensemble: None,
     };
     checkpoint::save(
         dir,

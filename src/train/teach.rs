@@ -171,7 +171,7 @@ pub(super) fn agreements(
     };
     let dev = match &ctx.dev {
         Some((_, feats)) if !feats.is_empty() => {
-            Some(predict_features(best.model.as_ref(), feats, 256)?)
+            Some(predict_features(best.single()?, feats, 256)?)
         }
         _ => None,
     };

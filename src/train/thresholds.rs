@@ -46,7 +46,7 @@ pub(crate) fn tune_and_store(
     let (Some(objective), Some((examples, feats))) = (objective(ctx), &ctx.dev) else {
         return Ok(BTreeMap::new());
     };
-    let probs = predict_features(best.model.as_ref(), feats, BATCH)?;
+    let probs = predict_features(best.single()?, feats, BATCH)?;
     let mut stored = BTreeMap::new();
     let mut tuned = BTreeMap::new();
     for (t, task) in ctx.cfg.valid.tasks.iter().enumerate() {
