@@ -3,7 +3,7 @@
 
     python3 scripts/bench_real.py [--suite plv-plover15,plv-stance,sst2,newsmtsc,kil-quadclass]
         [--tools stancekit-bow,fasttext,svm,logreg] [--folds 5] [--threads 2]
-        [--json out.json] [--install] [--keep DIR]
+        [--json out.json] [--install] [--keep DIR] [--ensemble bow+cnn]
 
 Suites (all read from ../shared/datasets through `stancekit data import`, never copied):
   plv-plover15  PLV news sentences, 15 PLOVER event types. 5-fold cross-validation over the
@@ -27,6 +27,10 @@ Tools:
                 machine 5 folds took ~6-7 min per PLV view for cnn and ~18 min per view for
                 transformer (vs ~2 min for the whole default run), so all of them together do
                 not fit the 30-minute budget.
+  --ensemble KIND+KIND
+                `stancekit ensemble` of the fold models those stancekit tools trained (mean of
+                their probabilities), evaluated on the same test folds; "train s" is the
+                ensemble command alone (its members' training is in their own rows).
   fasttext      fasttext-wheel train_supervised, wordNgrams=2, thread=--threads; PLV: epoch 25,
                 lr 0.5; SST-2: fastText defaults (epoch 5, lr 0.1). Text is lower-cased with
                 punctuation split off. Predictions use the low-level binding
@@ -335,6 +339,52 @@ def classify_speed(binary, model, data, rows, out, threads):
     return rows / wall, mb
 
 
+def evaluate_fold(binary, model, test, work, f, task):
+    """Predictions of `model` for fold f's test rows, in file order, with evaluate's wall time and RSS."""
+    rep = work / f"eval{f}"
+    shutil.rmtree(rep, ignore_errors=True)
+    rc, wall, mb = run_measured([binary, "evaluate", "--model", str(model), "--data", str(test), "--out", str(rep),
+                                 "--json", "--bootstrap", "0"], work / f"eval{f}.json")
+    if rc != 0:
+        return None, wall, mb, f"evaluate failed on fold {f} (exit {rc}): {stderr_tail(work / f'eval{f}.json')}"
+    by_id = {r["id"]: r[f"{task}_pred"] for r in read_csv(rep / "predictions.csv")}
+    test_rows = read_csv(test)
+    missing = [r["id"] for r in test_rows if r["id"] not in by_id]
+    if missing:
+        return None, wall, mb, f"evaluate gave no prediction for {len(missing)} test rows on fold {f}"
+    return [by_id[r["id"]] for r in test_rows], wall, mb, None
+
+
+def run_ensemble(kinds, suite, spec, splits, binary, tmp):
+    """`stancekit ensemble` of the fold models that the stancekit tools `kinds` trained in this run (or that
+    --keep kept), evaluated on the same test folds. Its train s is the ensemble command alone."""
+    work = tmp / f"sk-{suite}-ensemble-{'+'.join(kinds)}"
+    work.mkdir(exist_ok=True)
+    preds, build_wall, pred_wall, n_test, rss = [], 0.0, 0.0, 0, 0.0
+    for f, (_, _, test) in enumerate(splits):
+        members = [tmp / f"sk-{suite}-{k}" / "runs" / f"fold{f}" / "model-best" for k in kinds]
+        absent = [str(m) for m in members if not (m / "manifest.json").is_file()]
+        if absent:
+            return None, f"no member model {absent[0]}: run its tool in the same invocation (or --keep)"
+        out = work / f"fold{f}"
+        shutil.rmtree(out, ignore_errors=True)
+        rc, wall, mb = run_measured([binary, "ensemble", "-q", "--json", "-o", str(out), *map(str, members)],
+                                    work / f"ensemble{f}.json")
+        if rc != 0:
+            return None, f"ensemble failed on fold {f} (exit {rc}): {stderr_tail(work / f'ensemble{f}.json')}"
+        build_wall += wall
+        fold_preds, wall, mb2, err = evaluate_fold(binary, out / "model-best", test, work, f, spec["task"])
+        if err:
+            return None, err
+        pred_wall += wall
+        rss = max(rss, mb, mb2)
+        n_test += len(fold_preds)
+        preds.extend(fold_preds)
+    return {"preds": preds, "train_seconds": build_wall, "predict_rows_per_s": n_test / pred_wall,
+            "peak_rss_mb": rss, "rss_note": "largest stancekit process",
+            "settings": "mean of the fold models of " + ", ".join(f"stancekit-{k}" for k in kinds)}, None
+
+
 def run_stancekit(kind, suite, spec, splits, binary, tmp, threads, configs):
     shipped = configs / spec["config"].format(kind=kind)
     if not shipped.exists():
@@ -354,22 +404,13 @@ def run_stancekit(kind, suite, spec, splits, binary, tmp, threads, configs):
         train_wall += wall
         train_inner += summary.get("train_seconds", 0.0)
         rss = max(rss, mb)
-        rep = work / f"eval{f}"
-        shutil.rmtree(rep, ignore_errors=True)
-        rc, wall, mb = run_measured([binary, "evaluate", "--model", str(Path(summary["run_dir"]) / "model-best"),
-                                     "--data", str(test), "--out", str(rep), "--json", "--bootstrap", "0"],
-                                    work / f"eval{f}.json")
-        if rc != 0:
-            return None, f"evaluate failed on fold {f} (exit {rc}): {stderr_tail(work / f'eval{f}.json')}"
+        fold_preds, wall, mb, err = evaluate_fold(binary, Path(summary["run_dir"]) / "model-best", test, work, f, task)
+        if err:
+            return None, err
         pred_wall += wall
         rss = max(rss, mb)
-        by_id = {r["id"]: r[f"{task}_pred"] for r in read_csv(rep / "predictions.csv")}
-        test_rows = read_csv(test)
-        n_test += len(test_rows)
-        missing = [r["id"] for r in test_rows if r["id"] not in by_id]
-        if missing:
-            return None, f"evaluate gave no prediction for {len(missing)} test rows on fold {f}"
-        preds.extend(by_id[r["id"]] for r in test_rows)
+        n_test += len(fold_preds)
+        preds.extend(fold_preds)
     speed = {}
     data, n = pool_sample(shipped, tmp, SPEED_ROWS) if kind.startswith("distill-") else (None, 0)
     if n:
@@ -531,6 +572,9 @@ def main():
     ap.add_argument("--configs", default=str(ROOT / "configs"),
                     help="folder of the stancekit configs to run (default: configs/, the shipped ones)")
     ap.add_argument("--keep", help="work in this folder and keep it (default: a temporary folder, removed)")
+    ap.add_argument("--ensemble", action="append", default=[], metavar="KIND+KIND",
+                    help="also score `stancekit ensemble` of these stancekit tools' fold models, e.g. bow+cnn "
+                         "(their tools run in the same invocation, or their folds are in --keep; repeatable)")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
@@ -600,6 +644,22 @@ def main():
                 row["train_seconds_reported"] = res["train_seconds_inner"]
             row.update({k: v for k, v in res.items() if k.startswith(("classify_", "student_", "teacher_"))})
             rows.append(row)
+            print(f"done {suite} {tool} in {time.perf_counter() - t0:.1f}s: acc {m['accuracy']:.4f} "
+                  f"macro-F1 {m['macro_f1']:.4f}", file=sys.stderr, flush=True)
+
+        for combo in args.ensemble:
+            t0 = time.perf_counter()
+            tool = "stancekit-ensemble-" + combo
+            res, err = run_ensemble(combo.split("+"), suite, spec, splits, binary, tmp)
+            if err:
+                print(f"{suite} {tool}: {err}", file=sys.stderr)
+                skipped.append((suite, tool, err))
+                continue
+            m = metrics(gold, res["preds"])
+            rows.append({"suite": suite, "tool": tool, "settings": res["settings"], **m,
+                         "train_seconds": res["train_seconds"], "predict_rows_per_s": res["predict_rows_per_s"],
+                         "peak_rss_mb": res["peak_rss_mb"], "rss_note": res["rss_note"],
+                         "folds": len(splits), "threads": args.threads})
             print(f"done {suite} {tool} in {time.perf_counter() - t0:.1f}s: acc {m['accuracy']:.4f} "
                   f"macro-F1 {m['macro_f1']:.4f}", file=sys.stderr, flush=True)
 

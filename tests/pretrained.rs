@@ -259,6 +259,78 @@ fn tokens_and_embeddings_match_sentence_transformers() {
 }
 
 #[test]
+fn pooling_over_the_last_layers_is_the_same_however_the_layers_are_split_into_frozen_and_tuned() {
+    let encoder = encoder_or_skip!();
+    let dir = tempfile::tempdir().unwrap();
+    let texts = [
+        "The ministry denounced the raid.",
+        "Both sides signed the accord on Tuesday after long talks.",
+    ];
+    let (last, pipeline) = built(dir.path(), &encoder, &[]);
+    let (one, _) = built(dir.path(), &encoder, &["model.pool_layers=1"]);
+    let want_last = embed(last.as_ref(), &pipeline, &texts);
+    assert_eq!(embed(one.as_ref(), &pipeline, &texts), want_last);
+    let (frozen, _) = built(dir.path(), &encoder, &["model.pool_layers=3"]);
+    let want = embed(frozen.as_ref(), &pipeline, &texts);
+    for (w, l) in want.iter().zip(&want_last) {
+        assert!(
+            max_diff(w, l) > 1e-3,
+            "averaging 3 layers should move the embedding"
+        );
+        let norm: f32 = w.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-4, "still normalised: {norm}");
+    }
+    // Frozen states under tuned ones (1 tuned), and every layer tuned (0 = all): the same
+    // layers' states are averaged, so the same embedding comes out.
+    for layers in ["1", "0"] {
+        let (tuned, _) = built(
+            dir.path(),
+            &encoder,
+            &[
+                "model.pool_layers=3",
+                "model.mode=finetune",
+                &format!("model.finetune_layers={layers}"),
+            ],
+        );
+        for (g, w) in embed(tuned.as_ref(), &pipeline, &texts).iter().zip(&want) {
+            let d = max_diff(g, w);
+            assert!(d < 1e-5, "finetune_layers={layers}: differs by {d}");
+        }
+    }
+}
+
+#[test]
+fn pool_layers_beyond_the_encoders_layers_are_refused_naming_the_key() {
+    let encoder = encoder_or_skip!();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &encoder, &["model.pool_layers=7"]);
+    let spec = cfg.valid.pretrained.clone().unwrap();
+    let enc = LoadedEncoder::load(&spec.path, &spec, &candle_core::Device::Cpu).unwrap();
+    let pipeline = stancekit::text::TextPipeline::for_encoder(
+        cfg.valid.raw.text.clone(),
+        enc.tokenizer.clone(),
+    );
+    let err = build(
+        &ModelSpec {
+            kind: cfg.valid.model,
+            config: &cfg.valid.raw.model,
+            pipeline: &pipeline,
+            encoder: Some((&spec, &enc)),
+            heads: &[4],
+            seed: 1,
+        },
+        &candle_core::Device::Cpu,
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(
+        err.contains("model.pool_layers = 7") && err.contains("6 layers"),
+        "{err}"
+    );
+}
+
+#[test]
 fn finetuned_layers_start_from_the_pretrained_weights() {
     let encoder = encoder_or_skip!();
     let dir = tempfile::tempdir().unwrap();
@@ -322,6 +394,25 @@ fn frozen_training_caches_embeddings_and_is_reproducible() {
         "no better than chance: {:?}",
         a.dev["stance"]
     );
+}
+
+#[test]
+fn multi_sample_dropout_changes_what_is_learned_reproducibly_and_one_sample_is_plain_dropout() {
+    let encoder = encoder_or_skip!();
+    let dir = tempfile::tempdir().unwrap();
+    corpus(dir.path());
+    let run = |extra: &[&str]| {
+        let mut set = vec!["model.dropout=0.3", "model.hidden=16"];
+        set.extend_from_slice(extra);
+        train(config(dir.path(), &encoder, &set), &quiet())
+            .unwrap()
+            .weights_sha256
+    };
+    let plain = run(&[]);
+    assert_eq!(run(&["model.dropout_samples=1"]), plain);
+    let four = run(&["model.dropout_samples=4"]);
+    assert_ne!(four, plain, "four masks should train other weights");
+    assert_eq!(run(&["model.dropout_samples=4"]), four);
 }
 
 #[test]

@@ -246,6 +246,11 @@ pub struct ModelConfig {
     pub max_seq_len: usize,
     pub finetune_layers: usize,
     pub cache_dir: String,
+    /// `pretrained`: how many of the last layers' token states are averaged before pooling.
+    pub pool_layers: usize,
+    /// `pretrained`: dropout masks per example in training, whose logits are averaged
+    /// (multi-sample dropout); 1 = plain dropout.
+    pub dropout_samples: usize,
     /// `bow`: one table column per label and no head matrix (a linear model over the bag).
     pub linear: bool,
     /// `bow`: probability of dropping each bag entry in training.
@@ -273,6 +278,8 @@ impl Default for ModelConfig {
             max_seq_len: 128,
             finetune_layers: 2,
             cache_dir: String::new(),
+            pool_layers: 1,
+            dropout_samples: 1,
             linear: false,
             ngram_dropout: 0.0,
             bias_lr: 0.01,

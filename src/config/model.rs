@@ -53,9 +53,19 @@ pub struct PretrainedSection {
     pub max_seq_len: usize,
     pub finetune_layers: usize,
     pub cache_dir: String,
+    /// The token states averaged before pooling: those of the last `pool_layers` layers.
+    #[serde(skip_serializing_if = "is_one")]
+    pub pool_layers: usize,
     /// One hidden layer (ReLU) in each task's head; 0 = linear heads.
     pub hidden: usize,
     pub dropout: f32,
+    /// Dropout masks per example in training, logits averaged (multi-sample dropout).
+    #[serde(skip_serializing_if = "is_one")]
+    pub dropout_samples: usize,
+}
+
+fn is_one(n: &usize) -> bool {
+    *n == 1
 }
 
 /// The `[model]` table as written.
@@ -109,8 +119,10 @@ section_defaults!(
         max_seq_len,
         finetune_layers,
         cache_dir,
+        pool_layers,
         hidden,
-        dropout
+        dropout,
+        dropout_samples
     }
 );
 
@@ -142,8 +154,10 @@ const KINDS: [(&str, &[&str]); 4] = [
             "max_seq_len",
             "finetune_layers",
             "cache_dir",
+            "pool_layers",
             "hidden",
             "dropout",
+            "dropout_samples",
         ],
     ),
 ];
@@ -188,8 +202,10 @@ impl From<ModelSection> for ModelConfig {
                 max_seq_len: p.max_seq_len,
                 finetune_layers: p.finetune_layers,
                 cache_dir: p.cache_dir,
+                pool_layers: p.pool_layers,
                 hidden: p.hidden,
                 dropout: p.dropout,
+                dropout_samples: p.dropout_samples,
                 ..d
             },
         }
@@ -230,8 +246,10 @@ impl ModelConfig {
                 max_seq_len: m.max_seq_len,
                 finetune_layers: m.finetune_layers,
                 cache_dir: m.cache_dir,
+                pool_layers: m.pool_layers,
                 hidden: m.hidden,
                 dropout: m.dropout,
+                dropout_samples: m.dropout_samples,
             }),
             _ => return None,
         })

@@ -31,6 +31,18 @@ impl Config {
                 ),
             ));
         }
+        if m.pool_layers == 0 {
+            return Err(err(
+                "model.pool_layers",
+                "expected at least 1 (1 = the last layer alone)".into(),
+            ));
+        }
+        if m.dropout_samples == 0 {
+            return Err(err(
+                "model.dropout_samples",
+                "expected at least 1 (1 = one dropout mask, as usual)".into(),
+            ));
+        }
         let t = &self.train;
         if mode == EncoderMode::Finetune && !(t.encoder_lr.is_finite() && t.encoder_lr > 0.0) {
             return Err(err(
@@ -55,6 +67,7 @@ impl Config {
                 m.finetune_layers
             },
             cache_dir,
+            pool_layers: m.pool_layers,
         })
     }
 }

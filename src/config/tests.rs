@@ -85,6 +85,16 @@ fn every_validation_error_names_its_key_and_expectation() {
             "mean or cls",
         ),
         (
+            "[model]\nkind = \"pretrained\"\npath = \"enc\"\ndropout_samples = 0\n",
+            "model.dropout_samples",
+            "at least 1",
+        ),
+        (
+            "[model]\nkind = \"pretrained\"\npath = \"enc\"\npool_layers = 0\n",
+            "model.pool_layers",
+            "at least 1",
+        ),
+        (
             "[model]\nkind = \"pretrained\"\npath = \"enc\"\nmax_seq_len = 1\n",
             "model.max_seq_len",
             "at least 2",

@@ -177,6 +177,8 @@ pub struct PretrainedSpec {
     pub finetune_layers: usize,
     /// Where frozen embeddings are cached.
     pub cache_dir: PathBuf,
+    /// The last layers whose token states are averaged before pooling (1 = the last alone).
+    pub pool_layers: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -58,6 +58,10 @@ pub fn cache_path(record: &EncoderRecord, spec: &PretrainedSpec, feats: &[Featur
         feats.len()
     )
     .into_bytes();
+    // Added after the key format was fixed: the default adds nothing, so caches stay valid.
+    if spec.pool_layers != 1 {
+        key.extend_from_slice(format!("pool_layers {}\n", spec.pool_layers).as_bytes());
+    }
     for f in feats {
         key.extend_from_slice(&(f.word_ids.len() as u32).to_le_bytes());
         for id in &f.word_ids {

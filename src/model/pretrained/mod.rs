@@ -34,12 +34,17 @@ struct TaskHead {
 pub struct Pretrained {
     /// Embeddings and the frozen layers (all of them in `frozen` mode).
     bottom: BertModel,
-    /// The layers being fine-tuned, on top of `bottom`.
+    /// The layers above `bottom`: the fine-tuned ones, under any frozen ones whose token
+    /// states `pool_layers` needs (built from the same weights, as constants).
     top: Vec<TunedLayer>,
+    /// How many of the last layers' token states are averaged before pooling.
+    pool_layers: usize,
     heads: Vec<TaskHead>,
     pooling: Pooling,
     normalize: bool,
     dropout: f32,
+    /// Masks per example in training, logits averaged (multi-sample dropout).
+    dropout_samples: usize,
     hidden_size: usize,
     mode: EncoderMode,
     varmap: VarMap,
@@ -63,9 +68,20 @@ impl Pretrained {
             EncoderMode::Finetune if spec.finetune_layers == 0 => layers,
             EncoderMode::Finetune => spec.finetune_layers.min(layers),
         };
+        if spec.pool_layers > layers {
+            return Err(Error::Encoder {
+                path: enc.files.dir.clone(),
+                message: format!(
+                    "model.pool_layers = {} exceeds the encoder's {layers} layers",
+                    spec.pool_layers
+                ),
+            });
+        }
+        // Layers run one by one above `bottom`, so each one's token states can be read.
+        let upper = tuned.max(spec.pool_layers - 1);
         let prefix = enc.prefix()?;
         let mut bottom_cfg = enc.config.clone();
-        bottom_cfg.num_hidden_layers = layers - tuned;
+        bottom_cfg.num_hidden_layers = layers - upper;
         let frozen_vb = VarBuilder::from_tensors(enc.tensors.clone(), DType::F32, device);
         let frozen_vb = if prefix.is_empty() {
             frozen_vb
@@ -93,8 +109,15 @@ impl Pretrained {
             }
         }
         let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
-        let top = (layers - tuned..layers)
-            .map(|i| TunedLayer::new(&enc.config, vb.pp(format!("{TUNED_PREFIX}layer.{i}"))))
+        let constants = VarBuilder::from_tensors(enc.tensors.clone(), DType::F32, device);
+        let top = (layers - upper..layers)
+            .map(|i| match i >= layers - tuned {
+                true => TunedLayer::new(&enc.config, vb.pp(format!("{TUNED_PREFIX}layer.{i}"))),
+                false => TunedLayer::new(
+                    &enc.config,
+                    constants.pp(format!("{prefix}encoder.layer.{i}")),
+                ),
+            })
             .collect::<candle_core::Result<Vec<_>>>()?;
         let h = enc.config.hidden_size;
         let heads = heads
@@ -118,10 +141,12 @@ impl Pretrained {
         Ok(Pretrained {
             bottom,
             top,
+            pool_layers: spec.pool_layers,
             heads,
             pooling: spec.pooling,
             normalize: spec.normalize,
             dropout: cfg.dropout,
+            dropout_samples: cfg.dropout_samples.max(1),
             hidden_size: h,
             mode: spec.mode,
             varmap,
@@ -141,6 +166,7 @@ impl Pretrained {
     pub fn embed(&self, ids: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
         let types = ids.zeros_like()?;
         let mut h = self.bottom.forward(ids, &types, Some(mask))?;
+        let mut states = vec![h.clone()];
         if !self.top.is_empty() {
             // The additive mask candle-transformers uses: 0 for tokens, f32::MIN for padding.
             let additive = ((mask.ones_like()? - mask)? * f64::from(f32::MIN))?
@@ -148,7 +174,19 @@ impl Pretrained {
                 .unsqueeze(1)?;
             for l in &self.top {
                 h = l.forward(&h, &additive)?;
+                if self.pool_layers > 1 {
+                    states.push(h.clone());
+                }
             }
+        }
+        if self.pool_layers > 1 {
+            // Summed from the lowest of the layers up, the same order on every run.
+            let last = &states[states.len() - self.pool_layers..];
+            let mut sum = last[0].clone();
+            for s in &last[1..] {
+                sum = (sum + s)?;
+            }
+            h = (sum / self.pool_layers as f64)?;
         }
         let pooled = match self.pooling {
             Pooling::Cls => h.narrow(1, 0, 1)?.squeeze(1)?,
@@ -211,19 +249,43 @@ impl Classifier for Pretrained {
     fn forward_t(&self, batch: &Batch, train: bool) -> candle_core::Result<Vec<Tensor>> {
         let pooled = self.represent(batch)?;
         let seed = batch.dropout_seed.filter(|_| train);
-        let x = dropout(&pooled, self.dropout, seed, 1)?;
-        self.heads
-            .iter()
-            .enumerate()
-            .map(|(i, head)| match &head.hidden {
-                Some(hidden) => {
-                    let z = hidden.forward(&x)?.relu()?;
-                    let z = dropout(&z, self.dropout, seed, 2 + i as u64)?;
-                    head.out.forward(&z)
-                }
-                None => head.out.forward(&x),
-            })
-            .collect()
+        let samples = if seed.is_some() && self.dropout > 0.0 {
+            self.dropout_samples
+        } else {
+            1
+        };
+        // Sample 0 draws the masks plain dropout draws, so one sample is the same bits.
+        let mut sum: Option<Vec<Tensor>> = None;
+        for s in 0..samples as u64 {
+            let salt = s * 1000;
+            let x = dropout(&pooled, self.dropout, seed, 1 + salt)?;
+            let logits = self
+                .heads
+                .iter()
+                .enumerate()
+                .map(|(i, head)| match &head.hidden {
+                    Some(hidden) => {
+                        let z = hidden.forward(&x)?.relu()?;
+                        let z = dropout(&z, self.dropout, seed, 2 + i as u64 + salt)?;
+                        head.out.forward(&z)
+                    }
+                    None => head.out.forward(&x),
+                })
+                .collect::<candle_core::Result<Vec<_>>>()?;
+            sum = Some(match sum {
+                None => logits,
+                Some(acc) => acc
+                    .iter()
+                    .zip(&logits)
+                    .map(|(a, l)| a + l)
+                    .collect::<candle_core::Result<_>>()?,
+            });
+        }
+        let logits = sum.unwrap_or_default();
+        match samples {
+            1 => Ok(logits),
+            k => logits.iter().map(|l| l / k as f64).collect(),
+        }
     }
 
     fn varmap(&self) -> &VarMap {
