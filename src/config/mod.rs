@@ -331,6 +331,10 @@ pub struct TrainConfig {
     pub sampling: Sampling,
     pub threshold_precision: f64,
     pub fraction: f64,
+    /// Weight averaging: from this epoch (1-based) on, the weights at every evaluation are
+    /// averaged into `model-swa`; 0 = off.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub average_from: usize,
 }
 
 impl Default for TrainConfig {
@@ -360,6 +364,7 @@ impl Default for TrainConfig {
             sampling: Sampling::Shuffle,
             threshold_precision: 0.9,
             fraction: 1.0,
+            average_from: 0,
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod schedule;
 mod state;
 mod stop;
 mod summary;
+mod swa;
 mod teach;
 pub mod thresholds;
 
@@ -79,6 +80,10 @@ pub struct TrainSummary {
     /// teacher's, overall and per teacher label.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub teacher_agreement: BTreeMap<String, BTreeMap<String, crate::distill::Agreement>>,
+    /// `train.average_from`: how many checkpoints were averaged, the mean's dev score, and
+    /// whether it became model-best.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub averaged: Option<swa::Averaged>,
     /// The config the run trained with, for writing those reports.
     #[serde(skip)]
     pub config: Option<crate::config::ValidConfig>,
@@ -103,6 +108,8 @@ pub(crate) struct Ctx {
     pub encoder: Option<EncoderRecord>,
     /// `[distill]`: the teacher's targets and labels.
     pub distill: Option<crate::distill::Distill>,
+    /// `train.average_from`: the running sum of the weights to average.
+    pub swa: Option<swa::Averager>,
 }
 
 /// Train from a config file.
@@ -205,6 +212,7 @@ pub fn nested_subset<T>(rows: Vec<T>, fraction: f64, seed: u64) -> Vec<T> {
 
 fn build_ctx(cfg: LoadedConfig, quiet: bool) -> Result<Ctx> {
     let v = &cfg.valid;
+    let swa = swa::Averager::for_config(v)?;
     if v.raw.train.threads > crate::runtime::cores() {
         return Err(Error::ConfigValue {
             path: v.config_path.clone(),
@@ -378,6 +386,7 @@ fn build_ctx(cfg: LoadedConfig, quiet: bool) -> Result<Ctx> {
         device_name,
         encoder: encoder.map(|e| e.record),
         distill,
+        swa,
         cfg,
     })
 }

@@ -103,6 +103,9 @@ pub fn run(mut ctx: Ctx, mut st: LoopState, opts: &TrainOptions) -> Result<Train
             );
 
             if evals.due(st.step, st.pos) {
+                if let Some(avg) = ctx.swa.as_mut() {
+                    avg.observe(ctx.model.named_weights()?, st.epoch + 1)?;
+                }
                 if let Some(dev) = &ctx.dev {
                     let (metrics, dev_loss) = evaluate(&ctx, &dev.0, &dev.1)?;
                     let value = metric_value(&metric, &metrics, dev_loss);
@@ -202,6 +205,22 @@ pub fn run(mut ctx: Ctx, mut st: LoopState, opts: &TrainOptions) -> Result<Train
             .map(|m| m.weights_sha256)
             .unwrap_or(last_sha),
     };
+    let (weights_sha256, averaged) = match super::swa::finish(
+        &mut ctx,
+        &run_dir,
+        st.step,
+        seconds,
+        early.best,
+        early.minimise,
+        &metric,
+    )? {
+        Some((record, Some((sha, dev)))) => {
+            st.best_dev = dev;
+            (sha, Some(record))
+        }
+        Some((record, None)) => (weights_sha256, Some(record)),
+        None => (weights_sha256, None),
+    };
     if opts.bundle && ctx.encoder.is_some() {
         for d in [&best_dir, &last_dir] {
             let to = checkpoint::bundle_encoder(d)?;
@@ -236,6 +255,7 @@ pub fn run(mut ctx: Ctx, mut st: LoopState, opts: &TrainOptions) -> Result<Train
     };
     let _ = std::fs::remove_dir_all(run_dir.join(super::RESUME_DIR));
     Ok(TrainSummary {
+        averaged,
         thresholds,
         teacher_agreement,
         reports: Vec::new(),
@@ -306,7 +326,7 @@ fn train_step(
 }
 
 /// Dev metrics per task, and the mean dev loss (negative log-probability of gold, all tasks).
-fn evaluate(
+pub(super) fn evaluate(
     ctx: &Ctx,
     examples: &[Example],
     feats: &[Features],
@@ -341,7 +361,11 @@ fn task_metrics(
     (out, nll / count.max(1) as f64)
 }
 
-fn metric_value(metric: &str, metrics: &BTreeMap<String, Metrics>, dev_loss: f64) -> f64 {
+pub(super) fn metric_value(
+    metric: &str,
+    metrics: &BTreeMap<String, Metrics>,
+    dev_loss: f64,
+) -> f64 {
     if metric == "loss" {
         return dev_loss;
     }

@@ -17,6 +17,8 @@ use std::path::Path;
 pub use crate::layout::RESUME_DIR;
 const OPTIMIZER: &str = "optimizer.safetensors";
 const STATE: &str = "state.json";
+/// The running sum of weight averaging (`train.average_from`), when it has begun.
+const SWA: &str = "swa.safetensors";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LoopState {
@@ -32,6 +34,9 @@ pub struct LoopState {
     /// Seconds spent training before this process (for throughput and the manifest).
     pub seconds: f64,
     pub examples_seen: usize,
+    /// Checkpoints summed so far for weight averaging.
+    #[serde(default)]
+    pub swa_count: usize,
     /// sha256 of each other file of the saved state, by name (empty in memory).
     #[serde(default)]
     pub files: BTreeMap<String, String>,
@@ -48,6 +53,7 @@ impl LoopState {
             optimizer_step: 0,
             seconds: 0.0,
             examples_seen: 0,
+            swa_count: 0,
             files: BTreeMap::new(),
         }
     }
@@ -69,6 +75,11 @@ pub fn save(run_dir: &Path, ctx: &mut Ctx, st: &LoopState) -> Result<()> {
     opt.extend(ctx.model.train_state()?);
     let opt_sha = save_tensors(&dir.join(OPTIMIZER), opt)?;
     st.files.insert(OPTIMIZER.into(), opt_sha);
+    if let Some(avg) = ctx.swa.as_ref().filter(|a| a.count > 0) {
+        st.files
+            .insert(SWA.into(), save_tensors(&dir.join(SWA), avg.state())?);
+        st.swa_count = avg.count;
+    }
     crate::io::write_atomic(&dir.join(CONFIG), ctx.cfg.resolved_toml.as_bytes())?;
     st.files
         .insert(CONFIG.into(), sha256_file(&dir.join(CONFIG))?);
@@ -105,7 +116,8 @@ fn verify(dir: &Path, st: &LoopState) -> std::result::Result<(), String> {
             "{STATE} lists no file hashes (a state from an older stancekit, or a torn save)"
         ));
     }
-    for name in [WEIGHTS, OPTIMIZER, CONFIG] {
+    let optional = st.files.contains_key(SWA).then_some(SWA);
+    for name in [WEIGHTS, OPTIMIZER, CONFIG].into_iter().chain(optional) {
         let want = st
             .files
             .get(name)
@@ -171,5 +183,16 @@ pub fn load(dir: &Path, ctx: &mut Ctx) -> Result<LoopState> {
     ctx.model
         .load_train_state(&opt)
         .map_err(|e| bad(e.to_string()))?;
+    if st.files.contains_key(SWA) {
+        let sum = load_tensors(&dir.join(SWA), &device)?;
+        match ctx.swa.as_mut() {
+            Some(avg) => avg.restore(&sum, st.swa_count)?,
+            None => {
+                return Err(bad(format!(
+                    "{SWA} is here but the config averages no weights"
+                )))
+            }
+        }
+    }
     Ok(st)
 }

@@ -34,6 +34,22 @@ impl TrainSummary {
                 self.early_stopping_metric, self.best_step
             );
         }
+        if let Some(a) = &self.averaged {
+            let value = a
+                .dev_value
+                .map(|v| format!(": dev {} = {v:.4}", self.early_stopping_metric))
+                .unwrap_or_default();
+            let verdict = match (a.checkpoints, a.chosen) {
+                (0, _) => "none: training ended before that epoch",
+                (_, true) => "model-best is the average",
+                (_, false) => "not better than the best single checkpoint; kept in model-swa",
+            };
+            let _ = writeln!(
+                out,
+                "weight averaging from epoch {}: {} checkpoints{value}; {verdict}",
+                a.from_epoch, a.checkpoints
+            );
+        }
         for (split, metrics) in [("dev", &self.dev), ("test", &self.test)] {
             for (task, m) in metrics {
                 let _ = writeln!(
