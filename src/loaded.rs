@@ -103,6 +103,8 @@ impl LoadedModel {
             });
         }
         let mut probs = sum.unwrap_or(Predictions { probs: Vec::new() });
+        // No texts give no task vectors from the network: keep one per task for indexing.
+        probs.probs.resize(self.tasks.len(), Vec::new());
         if self.members.len() > 1 {
             let k = self.members.len() as f32;
             for v in probs.probs.iter_mut().flatten().flatten() {

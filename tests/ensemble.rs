@@ -225,6 +225,51 @@ fn a_bow_and_a_cnn_ensemble_is_evaluated_and_classified_like_one_model() {
 }
 
 #[test]
+fn select_ranks_with_an_ensemble_including_the_diverse_strategy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let ens = seed_ensemble(dir);
+    let pool: String = ["Brazil", "Nepal", "Fiji", "Mali", "Laos", "Chad", "Iraq"]
+        .iter()
+        .flat_map(|a| ["condemned", "signed", "hosted"].map(|v| format!("{a} {v} the plan\n")))
+        .collect();
+    fs::write(dir.join("texts.csv"), format!("text\n{pool}")).unwrap();
+    let mut picked = Vec::new();
+    for strategy in ["margin", "diverse"] {
+        let out = run_in(
+            dir,
+            &[
+                "select",
+                "-m",
+                ens.to_str().unwrap(),
+                "-i",
+                "texts.csv",
+                "-o",
+                &format!("{strategy}.csv"),
+                "-n",
+                "5",
+                "--strategy",
+                strategy,
+                "--text-column",
+                "text",
+            ],
+        );
+        ok(&out);
+        let t = read(&dir.join(format!("{strategy}.csv")));
+        // Unknown actor names share one representation, so diverse finds 3 kinds of row here.
+        let want = if strategy == "margin" { 5 } else { 3 };
+        assert_eq!(t.data.len(), want, "{strategy}");
+        picked.push(
+            column(&t, "text")
+                .iter()
+                .map(|v| v.unwrap().to_string())
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert!(picked.iter().all(|p| p.iter().all(|t| !t.is_empty())));
+}
+
+#[test]
 fn members_with_other_labels_are_refused_with_exit_2_naming_the_member() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();

@@ -60,6 +60,34 @@ fn select_to(dir: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
 }
 
 #[test]
+fn select_on_a_pool_whose_every_row_is_already_labelled_crashed_and_now_selects_none() {
+    let dir = tempfile::tempdir().unwrap();
+    model(dir.path());
+    let training = fs::read_to_string(dir.path().join("tiny.csv")).unwrap();
+    let body: String = std::iter::once("id,text\n".to_string())
+        .chain(
+            training
+                .lines()
+                .skip(1)
+                .enumerate()
+                .map(|(i, l)| format!("q{i},{}\n", l.split(',').nth(1).unwrap())),
+        )
+        .collect();
+    fs::write(dir.path().join("pool.csv"), body).unwrap();
+    for strategy in ["margin", "diverse"] {
+        let o = select(dir.path(), &["-n", "5", "--strategy", strategy, "--json"]);
+        assert!(o.status.success(), "{strategy}: {}", text(&o.stderr));
+        let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(summary["already_labelled"], 18, "{strategy}");
+        assert_eq!(
+            read(&dir.path().join("next.csv")).data.len(),
+            0,
+            "{strategy}"
+        );
+    }
+}
+
+#[test]
 fn select_never_proposes_a_training_row_or_a_repeat_whatever_the_strategy() {
     let dir = tempfile::tempdir().unwrap();
     model(dir.path());
