@@ -73,6 +73,17 @@ pub struct TaskLabels {
     pub thresholds: Option<Thresholds>,
 }
 
+/// A staging folder next to a checkpoint's final place (`parent`), removed on a signal or an
+/// error: checkpoints are written there and renamed in whole (`install`).
+pub(crate) fn stage(parent: &Path) -> Result<(tempfile::TempDir, crate::runtime::TempGuard)> {
+    let staging = tempfile::Builder::new()
+        .prefix(".stancekit-ckpt-")
+        .tempdir_in(parent)
+        .map_err(|e| Error::io(parent, e))?;
+    let guard = crate::runtime::TempGuard::new(staging.path());
+    Ok((staging, guard))
+}
+
 /// Write a whole checkpoint folder at `dir`, replacing any previous one only once the new one
 /// is complete. Returns the weights' sha256.
 pub fn save(
@@ -84,11 +95,7 @@ pub fn save(
 ) -> Result<String> {
     let parent = dir.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-    let staging = tempfile::Builder::new()
-        .prefix(".stancekit-ckpt-")
-        .tempdir_in(parent)
-        .map_err(|e| Error::io(parent, e))?;
-    let _registered = crate::runtime::TempGuard::new(staging.path());
+    let (staging, _registered) = stage(parent)?;
     let s = staging.path();
     let weights_sha = save_tensors(&s.join(WEIGHTS), weights)?;
     manifest.weights_sha256 = weights_sha.clone();
@@ -107,11 +114,7 @@ pub fn save(
 /// on), through a staging folder like `save`.
 pub fn copy(src: &Path, dir: &Path) -> Result<()> {
     let parent = dir.parent().unwrap_or(Path::new("."));
-    let staging = tempfile::Builder::new()
-        .prefix(".stancekit-ckpt-")
-        .tempdir_in(parent)
-        .map_err(|e| Error::io(parent, e))?;
-    let _registered = crate::runtime::TempGuard::new(staging.path());
+    let (staging, _registered) = stage(parent)?;
     for name in [WEIGHTS, CONFIG, PIPELINE, MANIFEST] {
         std::fs::copy(src.join(name), staging.path().join(name))
             .map_err(|e| Error::io(src.join(name), e))?;
@@ -123,11 +126,7 @@ pub fn copy(src: &Path, dir: &Path) -> Result<()> {
 /// manifest's hash of it), through a staging copy like `save`: the weights are untouched.
 pub fn set_thresholds(dir: &Path, thresholds: &BTreeMap<String, Thresholds>) -> Result<()> {
     let parent = dir.parent().unwrap_or(Path::new("."));
-    let staging = tempfile::Builder::new()
-        .prefix(".stancekit-ckpt-")
-        .tempdir_in(parent)
-        .map_err(|e| Error::io(parent, e))?;
-    let _registered = crate::runtime::TempGuard::new(staging.path());
+    let (staging, _registered) = stage(parent)?;
     let s = staging.path();
     let mut pipeline: PipelineFile = read_json(&dir.join(PIPELINE))?;
     for task in &mut pipeline.tasks {

@@ -130,11 +130,7 @@ pub fn assemble(members: &[PathBuf], out: &Path) -> Result<Manifest> {
     }
     let parent = out.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-    let staging = tempfile::Builder::new()
-        .prefix(".stancekit-ckpt-")
-        .tempdir_in(parent)
-        .map_err(|e| Error::io(parent, e))?;
-    let _registered = crate::runtime::TempGuard::new(staging.path());
+    let (staging, _registered) = checkpoint::stage(parent)?;
     let s = staging.path();
     let mut records = Vec::new();
     for (i, (src, l)) in members.iter().zip(&loaded).enumerate() {

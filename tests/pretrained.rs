@@ -183,17 +183,15 @@ fn embed(
     p.embed(&ids, &mask).unwrap().to_vec2().unwrap()
 }
 
-fn built(
-    dir: &Path,
-    encoder: &Path,
-    extra: &[&str],
-) -> (
+type Built = (
     Box<dyn stancekit::model::Classifier>,
     stancekit::text::TextPipeline,
-) {
+);
+
+fn try_built(dir: &Path, encoder: &Path, extra: &[&str]) -> stancekit::Result<Built> {
     let cfg = config(dir, encoder, extra);
     let spec = cfg.valid.pretrained.clone().unwrap();
-    let enc = LoadedEncoder::load(&spec.path, &spec, &candle_core::Device::Cpu).unwrap();
+    let enc = LoadedEncoder::load(&spec.path, &spec, &candle_core::Device::Cpu)?;
     let pipeline = stancekit::text::TextPipeline::for_encoder(
         cfg.valid.raw.text.clone(),
         enc.tokenizer.clone(),
@@ -208,9 +206,12 @@ fn built(
             seed: 1,
         },
         &candle_core::Device::Cpu,
-    )
-    .unwrap();
-    (model, pipeline)
+    )?;
+    Ok((model, pipeline))
+}
+
+fn built(dir: &Path, encoder: &Path, extra: &[&str]) -> Built {
+    try_built(dir, encoder, extra).unwrap()
 }
 
 #[test]
@@ -303,27 +304,10 @@ fn pooling_over_the_last_layers_is_the_same_however_the_layers_are_split_into_fr
 fn pool_layers_beyond_the_encoders_layers_are_refused_naming_the_key() {
     let encoder = encoder_or_skip!();
     let dir = tempfile::tempdir().unwrap();
-    let cfg = config(dir.path(), &encoder, &["model.pool_layers=7"]);
-    let spec = cfg.valid.pretrained.clone().unwrap();
-    let enc = LoadedEncoder::load(&spec.path, &spec, &candle_core::Device::Cpu).unwrap();
-    let pipeline = stancekit::text::TextPipeline::for_encoder(
-        cfg.valid.raw.text.clone(),
-        enc.tokenizer.clone(),
-    );
-    let err = build(
-        &ModelSpec {
-            kind: cfg.valid.model,
-            config: &cfg.valid.raw.model,
-            pipeline: &pipeline,
-            encoder: Some((&spec, &enc)),
-            heads: &[4],
-            seed: 1,
-        },
-        &candle_core::Device::Cpu,
-    )
-    .err()
-    .unwrap()
-    .to_string();
+    let err = try_built(dir.path(), &encoder, &["model.pool_layers=7"])
+        .err()
+        .unwrap()
+        .to_string();
     assert!(
         err.contains("model.pool_layers = 7") && err.contains("6 layers"),
         "{err}"
