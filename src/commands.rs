@@ -144,18 +144,23 @@ pub(crate) fn tune(args: cli::TuneArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Ok)
 }
 
-pub(crate) fn train(args: cli::TrainArgs) -> anyhow::Result<Outcome> {
-    use stancekit::train::{resume, train, TrainOptions};
-    // First signal: finish the step and save a resumable state. Second: stop at once.
+/// Options for a command that trains, with its signal handling installed: the first signal
+/// finishes the step and saves a resumable state, the second stops at once.
+fn train_options(quiet: bool, bundle: bool) -> stancekit::train::TrainOptions {
     let flag = stancekit::runtime::catch_signals(
         "interrupt: finishing the current step and saving a resumable state (again to abort)",
     );
-    let opts = TrainOptions {
-        quiet: args.quiet,
+    stancekit::train::TrainOptions {
+        quiet,
         interrupt: Some(flag),
         stop_after_steps: None,
-        bundle: args.bundle,
-    };
+        bundle,
+    }
+}
+
+pub(crate) fn train(args: cli::TrainArgs) -> anyhow::Result<Outcome> {
+    use stancekit::train::{resume, train};
+    let opts = train_options(args.quiet, args.bundle);
     if !args.learning_curve.is_empty() {
         stancekit::train::learning::check_fractions(&args.learning_curve)?;
     }
@@ -311,20 +316,12 @@ pub(crate) fn select(args: cli::SelectArgs) -> anyhow::Result<Outcome> {
 }
 
 pub(crate) fn ensemble(args: cli::EnsembleArgs) -> anyhow::Result<Outcome> {
-    use stancekit::train::{members::train_members, TrainOptions};
+    use stancekit::train::members::train_members;
     if !args.seeds.is_empty() && args.config.is_empty() {
         let msg = "--seeds applies to --config: name the config to train once per seed";
         return Err(stancekit::Error::Input(msg.into()).into());
     }
-    let flag = stancekit::runtime::catch_signals(
-        "interrupt: finishing the current step and saving a resumable state (again to abort)",
-    );
-    let opts = TrainOptions {
-        quiet: args.quiet,
-        interrupt: Some(flag),
-        stop_after_steps: None,
-        bundle: false,
-    };
+    let opts = train_options(args.quiet, false);
     let mut members = args.models.clone();
     match train_members(&args.config, &args.seeds, &args.overrides, &opts) {
         Err(stancekit::Error::Interrupted) => {
