@@ -220,13 +220,22 @@ fn tokens_and_embeddings_match_sentence_transformers() {
     let dir = tempfile::tempdir().unwrap();
     let refs = reference();
     let texts: Vec<&str> = refs.iter().map(|r| r.text.as_str()).collect();
-    for (pooling, normalize) in [("mean", true), ("mean", false), ("cls", false)] {
+    // `exact` kernels are candle-transformers' maths; `fast` ones (vectorised GELU, fused
+    // softmax) must stay as close to the reference.
+    for (pooling, normalize, kernels) in [
+        ("mean", true, "exact"),
+        ("mean", false, "exact"),
+        ("cls", false, "exact"),
+        ("mean", true, "fast"),
+        ("cls", false, "fast"),
+    ] {
         let (model, pipeline) = built(
             dir.path(),
             &encoder,
             &[
                 &format!("model.pooling={pooling}"),
                 &format!("model.normalize={normalize}"),
+                &format!("model.kernels={kernels}"),
                 "model.max_seq_len=128",
             ],
         );
@@ -249,7 +258,7 @@ fn tokens_and_embeddings_match_sentence_transformers() {
             let d = max_diff(got, want);
             assert!(
                 d < 2e-4,
-                "{pooling}/{normalize}: {:?} differs from sentence-transformers by {d}",
+                "{pooling}/{normalize}/{kernels}: {:?} differs from sentence-transformers by {d}",
                 r.text
             );
             let alone = &embed(model.as_ref(), &pipeline, &[&r.text])[0];
@@ -377,6 +386,41 @@ fn frozen_training_caches_embeddings_and_is_reproducible() {
         a.dev["stance"].accuracy > 0.25,
         "no better than chance: {:?}",
         a.dev["stance"]
+    );
+}
+
+#[test]
+fn fast_kernels_are_cached_apart_stored_with_the_model_and_reproducible() {
+    let encoder = encoder_or_skip!();
+    let dir = tempfile::tempdir().unwrap();
+    corpus(dir.path());
+    let exact = train(config(dir.path(), &encoder, &[]), &quiet()).unwrap();
+    let fast = |name: &str| {
+        let run = format!("run.name={name}");
+        let sets = [r#"model.kernels="fast""#, run.as_str()];
+        train(config(dir.path(), &encoder, &sets), &quiet()).unwrap()
+    };
+    let (a, b) = (fast("fast-a"), fast("fast-b"));
+    assert_eq!(
+        a.weights_sha256, b.weights_sha256,
+        "fast kernels are deterministic"
+    );
+    assert_ne!(
+        a.weights_sha256, exact.weights_sha256,
+        "fast embeddings are cached apart"
+    );
+    let cache = dir.path().join("runs/embedding-cache");
+    assert_eq!(
+        fs::read_dir(&cache).unwrap().count(),
+        4,
+        "train and dev, per kernel set"
+    );
+    let saved = fs::read_to_string(a.run_dir.join("model-best/config.toml")).unwrap();
+    assert!(saved.contains(r#"kernels = "fast""#), "{saved}");
+    let saved = fs::read_to_string(exact.run_dir.join("model-best/config.toml")).unwrap();
+    assert!(
+        !saved.contains("kernels"),
+        "exact is the default and is not written: {saved}"
     );
 }
 

@@ -24,7 +24,7 @@ pub use load::{load_config, parse_config, parse_saved_config, LoadedConfig};
 pub use sources::{SourceConfig, SourceSpec};
 pub use tune::{Dist, TuneConfig, TUNABLE_SECTIONS};
 pub use types::{
-    clean_path, BagNorm, ClassWeightSpec, DataSource, Device, EncoderMode, FileFormat,
+    clean_path, BagNorm, ClassWeightSpec, DataSource, Device, EncoderMode, FileFormat, Kernels,
     MissingPolicy, ModelKind, Normalize, OptimizerKind, Pooling, PretrainedSpec, Sampling,
     Schedule, SplitMode, TaskSpec, ThresholdTuning, UnknownPolicy, ValidConfig,
 };
@@ -248,6 +248,8 @@ pub struct ModelConfig {
     pub cache_dir: String,
     /// `pretrained`: how many of the last layers' token states are averaged before pooling.
     pub pool_layers: usize,
+    /// `pretrained`: bit-exact or fast layer kernels.
+    pub kernels: Kernels,
     /// `pretrained`: dropout masks per example in training, whose logits are averaged
     /// (multi-sample dropout); 1 = plain dropout.
     pub dropout_samples: usize,
@@ -279,6 +281,7 @@ impl Default for ModelConfig {
             finetune_layers: 2,
             cache_dir: String::new(),
             pool_layers: 1,
+            kernels: Kernels::Exact,
             dropout_samples: 1,
             linear: false,
             ngram_dropout: 0.0,

@@ -56,6 +56,9 @@ pub struct PretrainedSection {
     /// The token states averaged before pooling: those of the last `pool_layers` layers.
     #[serde(skip_serializing_if = "is_one")]
     pub pool_layers: usize,
+    /// `exact` (candle-transformers' bits) or `fast` (vectorised GELU, fused softmax).
+    #[serde(skip_serializing_if = "is_exact")]
+    pub kernels: super::Kernels,
     /// One hidden layer (ReLU) in each task's head; 0 = linear heads.
     pub hidden: usize,
     pub dropout: f32,
@@ -66,6 +69,10 @@ pub struct PretrainedSection {
 
 fn is_one(n: &usize) -> bool {
     *n == 1
+}
+
+fn is_exact(k: &super::Kernels) -> bool {
+    *k == super::Kernels::Exact
 }
 
 /// The `[model]` table as written.
@@ -120,6 +127,7 @@ section_defaults!(
         finetune_layers,
         cache_dir,
         pool_layers,
+        kernels,
         hidden,
         dropout,
         dropout_samples
@@ -155,6 +163,7 @@ const KINDS: [(&str, &[&str]); 4] = [
             "finetune_layers",
             "cache_dir",
             "pool_layers",
+            "kernels",
             "hidden",
             "dropout",
             "dropout_samples",
@@ -203,6 +212,7 @@ impl From<ModelSection> for ModelConfig {
                 finetune_layers: p.finetune_layers,
                 cache_dir: p.cache_dir,
                 pool_layers: p.pool_layers,
+                kernels: p.kernels,
                 hidden: p.hidden,
                 dropout: p.dropout,
                 dropout_samples: p.dropout_samples,
@@ -247,6 +257,7 @@ impl ModelConfig {
                 finetune_layers: m.finetune_layers,
                 cache_dir: m.cache_dir,
                 pool_layers: m.pool_layers,
+                kernels: m.kernels,
                 hidden: m.hidden,
                 dropout: m.dropout,
                 dropout_samples: m.dropout_samples,

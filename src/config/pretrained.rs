@@ -68,6 +68,7 @@ impl Config {
             },
             cache_dir,
             pool_layers: m.pool_layers,
+            kernels: m.kernels,
         })
     }
 }

@@ -95,6 +95,11 @@ fn every_validation_error_names_its_key_and_expectation() {
             "at least 1",
         ),
         (
+            "[model]\nkind = \"pretrained\"\npath = \"enc\"\nkernels = \"quick\"\n",
+            "model.kernels",
+            "exact or fast",
+        ),
+        (
             "[model]\nkind = \"pretrained\"\npath = \"enc\"\nmax_seq_len = 1\n",
             "model.max_seq_len",
             "at least 2",

@@ -7,7 +7,7 @@
 //! head then takes seconds.
 
 use super::EncoderRecord;
-use crate::config::PretrainedSpec;
+use crate::config::{Kernels, PretrainedSpec};
 use crate::error::Result;
 use crate::model::{length_order, pad_ids, SentenceEncoder, SEQUENCE_BATCH};
 use crate::progress::Progress;
@@ -61,6 +61,9 @@ pub fn cache_path(record: &EncoderRecord, spec: &PretrainedSpec, feats: &[Featur
     // Added after the key format was fixed: the default adds nothing, so caches stay valid.
     if spec.pool_layers != 1 {
         key.extend_from_slice(format!("pool_layers {}\n", spec.pool_layers).as_bytes());
+    }
+    if spec.kernels != Kernels::Exact {
+        key.extend_from_slice(format!("kernels {:?}\n", spec.kernels).as_bytes());
     }
     for f in feats {
         key.extend_from_slice(&(f.word_ids.len() as u32).to_le_bytes());

@@ -4,7 +4,14 @@
 //! no backward pass, so gradients cannot flow through it. Frozen layers keep using
 //! candle-transformers; the layers being fine-tuned are rebuilt here from the same weights
 //! (same names, same maths) with differentiable layer norm and softmax.
+//!
+//! Frozen layers run through the same struct with `frozen = true`, on candle's fused layer
+//! norm as candle-transformers runs them. `model.kernels` picks the rest: `exact` keeps
+//! candle-transformers' GELU (libm's scalar erf) and three-pass softmax, bit for bit; `fast`
+//! uses our vectorised GELU (both passes) and, in frozen layers, the fused softmax.
 
+use crate::config::Kernels;
+use crate::model::gelu::gelu_erf;
 use candle_core::{Module, Result, Tensor, D};
 use candle_nn::{Linear, VarBuilder};
 use candle_transformers::models::bert::{Config, HiddenAct};
@@ -24,8 +31,11 @@ impl Norm {
         })
     }
 
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        candle_nn::ops::layer_norm_slow(x, &self.weight, &self.bias, self.eps as f32)
+    fn forward(&self, x: &Tensor, frozen: bool) -> Result<Tensor> {
+        match frozen {
+            true => candle_nn::ops::layer_norm(x, &self.weight, &self.bias, self.eps as f32),
+            false => candle_nn::ops::layer_norm_slow(x, &self.weight, &self.bias, self.eps as f32),
+        }
     }
 }
 
@@ -40,11 +50,15 @@ pub struct TunedLayer {
     out_norm: Norm,
     heads: usize,
     act: HiddenAct,
+    /// Built from constants: inference only, through fused kernels.
+    frozen: bool,
+    kernels: Kernels,
 }
 
 impl TunedLayer {
-    /// `vb` points at `encoder.layer.<i>` (Hugging Face names).
-    pub fn new(cfg: &Config, vb: VarBuilder) -> Result<Self> {
+    /// `vb` points at `encoder.layer.<i>` (Hugging Face names); `frozen` when its weights
+    /// are constants that never train.
+    pub fn new(cfg: &Config, vb: VarBuilder, frozen: bool, kernels: Kernels) -> Result<Self> {
         let h = cfg.hidden_size;
         let lin = |i, o, p: &str| candle_nn::linear(i, o, vb.pp(p));
         Ok(TunedLayer {
@@ -58,6 +72,8 @@ impl TunedLayer {
             out_norm: Norm::new(h, cfg.layer_norm_eps, vb.pp("output.LayerNorm"))?,
             heads: cfg.num_attention_heads,
             act: cfg.hidden_act,
+            frozen,
+            kernels,
         })
     }
 
@@ -75,7 +91,10 @@ impl TunedLayer {
         let k = split(self.key.forward(x)?)?;
         let v = split(self.value.forward(x)?)?;
         let scores = (q.matmul(&k.t()?)? / (d as f64).sqrt())?.broadcast_add(mask)?;
-        let probs = candle_nn::ops::softmax(&scores, D::Minus1)?;
+        let probs = match (self.frozen, self.kernels) {
+            (true, Kernels::Fast) => candle_nn::ops::softmax_last_dim(&scores)?,
+            _ => candle_nn::ops::softmax(&scores, D::Minus1)?,
+        };
         let ctx = probs
             .matmul(&v)?
             .transpose(1, 2)?
@@ -83,14 +102,15 @@ impl TunedLayer {
             .reshape((b, t, h))?;
         let attn = self
             .attn_norm
-            .forward(&(self.attn_out.forward(&ctx)? + x)?)?;
+            .forward(&(self.attn_out.forward(&ctx)? + x)?, self.frozen)?;
         let inner = self.intermediate.forward(&attn)?;
         let inner = match self.act {
+            HiddenAct::Gelu if self.kernels == Kernels::Fast => gelu_erf(&inner)?,
             HiddenAct::Gelu => inner.gelu_erf()?,
             HiddenAct::GeluApproximate => inner.gelu()?,
             HiddenAct::Relu => inner.relu()?,
         };
         self.out_norm
-            .forward(&(self.output.forward(&inner)? + attn)?)
+            .forward(&(self.output.forward(&inner)? + attn)?, self.frozen)
     }
 }

@@ -1,9 +1,10 @@
 //! `pretrained`: a local BERT-family encoder (MiniLM, BERT, ConfliBERT...) under task heads.
 //!
-//! The encoder is candle-transformers' `BertModel`, loaded from a Hugging Face folder. In
-//! `frozen` mode it runs once per text (training reads cached embeddings, see `cache`) and only
-//! the heads train. In `finetune` mode the top layers are rebuilt as trainable `TunedLayer`s
-//! from the same weights, and train with the heads under their own learning rate.
+//! The encoder is loaded from a Hugging Face folder: candle-transformers' `BertModel` computes
+//! the embeddings, and every layer runs as our own `TunedLayer` (bit for bit as
+//! candle-transformers' layers, or on faster kernels with `model.kernels = "fast"`). In `frozen` mode it runs once per text (training reads
+//! cached embeddings, see `cache`) and only the heads train. In `finetune` mode the top layers
+//! are variables, trained with the heads under their own learning rate.
 //!
 //! Only the trained weights live in the model's `VarMap` (the heads, plus the tuned layers
 //! under `encoder.`), so a checkpoint stores those alone and names the encoder by hash.
@@ -32,10 +33,10 @@ struct TaskHead {
 }
 
 pub struct Pretrained {
-    /// Embeddings and the frozen layers (all of them in `frozen` mode).
+    /// The embeddings (candle-transformers' `BertModel` with no layers).
     bottom: BertModel,
-    /// The layers above `bottom`: the fine-tuned ones, under any frozen ones whose token
-    /// states `pool_layers` needs (built from the same weights, as constants).
+    /// Every layer: the frozen ones built from the file's weights as constants, then the
+    /// fine-tuned ones as variables.
     top: Vec<TunedLayer>,
     /// How many of the last layers' token states are averaged before pooling.
     pool_layers: usize,
@@ -77,11 +78,13 @@ impl Pretrained {
                 ),
             });
         }
-        // Layers run one by one above `bottom`, so each one's token states can be read.
-        let upper = tuned.max(spec.pool_layers - 1);
+        // `bottom` is the embeddings alone: every layer runs through `TunedLayer` (the
+        // frozen ones as candle-transformers runs them, or on faster kernels with
+        // `model.kernels = "fast"`), and each one's token states can be read for
+        // `pool_layers`.
         let prefix = enc.prefix()?;
         let mut bottom_cfg = enc.config.clone();
-        bottom_cfg.num_hidden_layers = layers - upper;
+        bottom_cfg.num_hidden_layers = 0;
         let frozen_vb = VarBuilder::from_tensors(enc.tensors.clone(), DType::F32, device);
         let frozen_vb = if prefix.is_empty() {
             frozen_vb
@@ -110,12 +113,19 @@ impl Pretrained {
         }
         let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
         let constants = VarBuilder::from_tensors(enc.tensors.clone(), DType::F32, device);
-        let top = (layers - upper..layers)
+        let top = (0..layers)
             .map(|i| match i >= layers - tuned {
-                true => TunedLayer::new(&enc.config, vb.pp(format!("{TUNED_PREFIX}layer.{i}"))),
+                true => TunedLayer::new(
+                    &enc.config,
+                    vb.pp(format!("{TUNED_PREFIX}layer.{i}")),
+                    false,
+                    spec.kernels,
+                ),
                 false => TunedLayer::new(
                     &enc.config,
                     constants.pp(format!("{prefix}encoder.layer.{i}")),
+                    true,
+                    spec.kernels,
                 ),
             })
             .collect::<candle_core::Result<Vec<_>>>()?;
