@@ -1,7 +1,8 @@
 //! Process-wide concerns that every long-running command shares: the signals that end a
 //! process, the temporary files and folders that must not outlive it, and the CPU threads
-//! and device a command runs on (`with_threads`, `select_device`: chosen per run, never
-//! through the process environment).
+//! and device a command runs on (`with_threads`, `select_device`: chosen per run). One
+//! exception goes through the environment: candle's own element-wise pool, which it sizes
+//! once per process from `CANDLE_NUM_THREADS` (see `size_candle_pool`).
 //!
 //! SIGINT, SIGTERM, SIGHUP and SIGQUIT are all caught, on a thread of their own (so the work
 //! done there is not limited to what is safe inside a signal handler). The first sets a flag
@@ -113,19 +114,36 @@ pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// Run `work` on `threads` CPU threads (0 = all cores), passing it the count. candle's CPU
-/// kernels run on rayon's current pool, so a pool of that size, installed for this call,
-/// bounds them; the process environment is never modified.
+/// Run `work` on `threads` CPU threads (0 = all cores), passing it the count. candle's
+/// matrix products run on rayon's current pool, so a pool of that size, installed for this
+/// call, bounds them; its element-wise kernels are bounded by `size_candle_pool`.
 pub fn with_threads<R: Send>(
     threads: usize,
     work: impl FnOnce(usize) -> R + Send,
 ) -> crate::Result<R> {
     let n = if threads == 0 { cores() } else { threads };
+    size_candle_pool(n);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(n)
         .build()
         .map_err(|e| crate::Error::Input(format!("cannot start {n} threads: {e}")))?;
     Ok(pool.install(|| work(n)))
+}
+
+/// candle 0.11 runs element-wise kernels on a process-wide pool of its own, whatever rayon
+/// pool is installed, sized when first used from `CANDLE_NUM_THREADS` (else every core), with
+/// workers that spin between kernels. Left alone, `--threads 1` still kept a second core
+/// busy, and two one-thread processes on 2 cores ran at 1.69× the rows/s of one instead of
+/// 1.95×. The first run of a process sets the variable to its own thread count before any
+/// kernel runs; a value the user set is kept. Later runs of the same process (a Python
+/// session changing `threads`) share the pool the first one sized.
+fn size_candle_pool(n: usize) {
+    static SIZED: std::sync::Once = std::sync::Once::new();
+    SIZED.call_once(|| {
+        if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
+            std::env::set_var("CANDLE_NUM_THREADS", n.to_string());
+        }
+    });
 }
 
 /// The device `train.device` names (`auto`: CUDA when this build and machine have it).

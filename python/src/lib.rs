@@ -3,16 +3,22 @@
 //! training and evaluation. The Python half (`stancekit/__init__.py`) turns tables of any kind
 //! into text columns and back.
 
+use polars_arrow::array::{Array, PrimitiveArray, Utf8Array, Utf8ViewArray};
+use polars_arrow::datatypes::{ArrowDataType, Field};
+use polars_arrow::ffi::{
+    export_array_to_c, export_field_to_c, import_array_from_c, import_field_from_c, ArrowArray,
+    ArrowSchema,
+};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::{PyCapsule, PyDict};
 use stancekit::checkpoint::LoadedModel;
 use stancekit::classify::{label_texts, ClassifyOptions, LabelOptions};
 use stancekit::table::{Cell, ColKind};
 use stancekit::Error;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -59,90 +65,115 @@ struct Model {
     inner: Arc<LoadedModel>,
 }
 
-/// One added column in Arrow's layout: (kind, validity bitmap, data or offsets, string data).
-/// `kind` is "float64" (little-endian f64 values) or "large_string" (i64 offsets + UTF-8).
-type ArrowColumn = (&'static str, Vec<u8>, Vec<u8>, Vec<u8>);
+/// One added column, exported through the Arrow C data interface: Python reads it with
+/// `pyarrow.array(column)` (the `__arrow_c_array__` protocol), taking ownership of the
+/// buffers built here without copying them.
+#[pyclass(module = "stancekit._stancekit", frozen)]
+struct ArrowColumn {
+    name: String,
+    /// Taken by the first export (the consumer owns the buffers afterwards).
+    exported: Mutex<Option<(ArrowSchema, ArrowArray)>>,
+}
 
-/// An added column as Python receives it: (name, kind, validity, data or offsets, strings).
-type PyColumn<'py> = (
-    String,
-    &'static str,
-    Bound<'py, PyBytes>,
-    Bound<'py, PyBytes>,
-    Bound<'py, PyBytes>,
-);
+#[pymethods]
+impl ArrowColumn {
+    #[getter]
+    fn name(&self) -> String {
+        self.name.clone()
+    }
 
-fn arrow_column(rows: &[Vec<Cell>], c: usize, kind: &ColKind) -> ArrowColumn {
-    let n = rows.len();
-    let mut validity = vec![0u8; n.div_ceil(8)];
-    let mut set = |i: usize| validity[i / 8] |= 1 << (i % 8);
-    let text = |cell: &Cell| cell.text().map(|t| t.into_owned());
-    match kind {
-        ColKind::Float => {
-            let mut data = Vec::with_capacity(n * 8);
-            for (i, r) in rows.iter().enumerate() {
-                // Shortest f32 text, read back as a CSV reader reads the CLI's output.
-                let v = text(&r[c]).and_then(|t| t.parse::<f64>().ok());
-                if v.is_some() {
-                    set(i);
-                }
-                data.extend_from_slice(&v.unwrap_or(0.0).to_le_bytes());
-            }
-            ("float64", validity, data, Vec::new())
-        }
-        _ => {
-            let mut offsets = Vec::with_capacity((n + 1) * 8);
-            let mut chars: Vec<u8> = Vec::new();
-            offsets.extend_from_slice(&0i64.to_le_bytes());
-            for (i, r) in rows.iter().enumerate() {
-                if let Some(t) = text(&r[c]) {
-                    set(i);
-                    chars.extend_from_slice(t.as_bytes());
-                }
-                offsets.extend_from_slice(&(chars.len() as i64).to_le_bytes());
-            }
-            ("large_string", validity, offsets, chars)
-        }
+    /// The (schema, array) PyCapsule pair of the Arrow PyCapsule interface; it can be taken
+    /// once, since the consumer owns the buffers afterwards.
+    #[pyo3(signature = (requested_schema=None))]
+    fn __arrow_c_array__<'py>(
+        &self,
+        py: Python<'py>,
+        requested_schema: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<(Bound<'py, PyCapsule>, Bound<'py, PyCapsule>)> {
+        let _ = requested_schema;
+        let taken = match self.exported.lock() {
+            Ok(mut slot) => slot.take(),
+            Err(_) => None,
+        };
+        let Some((schema, array)) = taken else {
+            return Err(StancekitError::new_err(format!(
+                "column `{}` was already exported",
+                self.name
+            )));
+        };
+        let schema = PyCapsule::new(py, schema, Some(c"arrow_schema".to_owned()))?;
+        let array = PyCapsule::new(py, array, Some(c"arrow_array".to_owned()))?;
+        Ok((schema, array))
     }
 }
 
-/// The texts of an Arrow `large_string` array given as its buffers (read in place, no copy).
-fn arrow_texts<'a>(
-    validity: Option<&'a [u8]>,
-    offsets: &'a [u8],
-    data: &'a [u8],
-    offset: usize,
-    length: usize,
-) -> PyResult<Vec<Option<&'a str>>> {
-    let at = |i: usize| -> PyResult<usize> {
-        let b = offsets
-            .get(i * 8..i * 8 + 8)
-            .ok_or_else(|| InputError::new_err("text column: offsets buffer too short"))?;
-        let mut a = [0u8; 8];
-        a.copy_from_slice(b);
-        usize::try_from(i64::from_le_bytes(a))
-            .map_err(|_| InputError::new_err("text column: negative offset"))
+/// An added column as an Arrow array: `float64` for scores and probabilities (the value a CSV
+/// reader reads back from the CLI's output), `large_string` for everything else.
+fn arrow_column(name: &str, rows: &[Vec<Cell>], c: usize, kind: &ColKind) -> ArrowColumn {
+    let text = |r: &Vec<Cell>| r[c].text().map(|t| t.into_owned());
+    let array: Box<dyn Array> = match kind {
+        ColKind::Float => Box::new(PrimitiveArray::<f64>::from_iter(
+            rows.iter()
+                .map(|r| text(r).and_then(|t| t.parse::<f64>().ok())),
+        )),
+        _ => Box::new(Utf8Array::<i64>::from_iter(rows.iter().map(text))),
     };
-    let mut out = Vec::with_capacity(length);
-    for i in offset..offset + length {
-        let valid = validity.is_none_or(|v| v.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0));
-        if !valid {
-            out.push(None);
-            continue;
-        }
-        let (a, b) = (at(i)?, at(i + 1)?);
-        let bytes = data
-            .get(a..b)
-            .ok_or_else(|| InputError::new_err("text column: data buffer too short"))?;
-        let t = std::str::from_utf8(bytes).map_err(|e| {
-            InputError::new_err(format!(
-                "text column, row {}: invalid UTF-8 ({e})",
-                i - offset
-            ))
-        })?;
-        out.push(Some(t));
+    let field = Field::new(name.into(), array.dtype().clone(), true);
+    ArrowColumn {
+        name: name.to_string(),
+        exported: Mutex::new(Some((export_field_to_c(&field), export_array_to_c(array)))),
     }
-    Ok(out)
+}
+
+/// Import the text column from an Arrow PyCapsule pair (`__arrow_c_array__`). The array is
+/// moved out of its capsule, as the interface prescribes, and keeps the producer's buffers
+/// alive until it is dropped: nothing is copied.
+fn import_capsules(
+    schema: &Bound<'_, PyCapsule>,
+    array: &Bound<'_, PyCapsule>,
+) -> PyResult<Box<dyn Array>> {
+    let named = |c: &Bound<'_, PyCapsule>, want: &str| -> PyResult<()> {
+        match c.name()? {
+            Some(n) if n.to_bytes() == want.as_bytes() => Ok(()),
+            _ => Err(InputError::new_err(format!(
+                "text column: expected an `{want}` PyCapsule"
+            ))),
+        }
+    };
+    named(schema, "arrow_schema")?;
+    named(array, "arrow_array")?;
+    // SAFETY: both capsules are named as the Arrow PyCapsule interface names them, so they
+    // point at an ArrowSchema and an ArrowArray (checked above). The array struct is moved
+    // out and a released one left behind, so the capsule's own destructor does nothing.
+    unsafe {
+        let field = import_field_from_c(&*(schema.pointer() as *const ArrowSchema))
+            .map_err(|e| InputError::new_err(format!("text column: {e}")))?;
+        let owned = std::ptr::replace(array.pointer() as *mut ArrowArray, ArrowArray::empty());
+        import_array_from_c(owned, field.dtype().clone())
+            .map_err(|e| InputError::new_err(format!("text column: {e}")))
+    }
+}
+
+/// The texts of an imported Arrow array, borrowed from its buffers: `string`,
+/// `large_string` and `string_view` are read in place, and a `null` column is all missing.
+fn arrow_texts(array: &dyn Array) -> PyResult<Vec<Option<&str>>> {
+    let any = array.as_any();
+    if let Some(a) = any.downcast_ref::<Utf8Array<i64>>() {
+        return Ok(a.iter().collect());
+    }
+    if let Some(a) = any.downcast_ref::<Utf8Array<i32>>() {
+        return Ok(a.iter().collect());
+    }
+    if let Some(a) = any.downcast_ref::<Utf8ViewArray>() {
+        return Ok(a.iter().collect());
+    }
+    if matches!(array.dtype(), ArrowDataType::Null) {
+        return Ok(vec![None; array.len()]);
+    }
+    Err(InputError::new_err(format!(
+        "text column: expected text, got Arrow type {:?}",
+        array.dtype()
+    )))
 }
 
 #[pymethods]
@@ -181,20 +212,17 @@ impl Model {
         self.inner.dir.display().to_string()
     }
 
-    /// Label the texts of an Arrow `large_string` array passed as its buffers, each as
-    /// (address, size in bytes) of a live pyarrow Buffer (validity may be None); the caller
-    /// keeps the array alive for the call. Returns the columns `stancekit classify` adds after `input_columns`, each as
-    /// (name, kind, validity, data-or-offsets, string data) in Arrow's layout.
-    #[pyo3(signature = (validity, offsets, data, offset, length, input_columns, text_column, tasks=vec![], probs=false, top_k=0, abstain_below=None, thresholds=true, threads=0))]
+    /// Label the texts of an Arrow string array handed over through the Arrow PyCapsule
+    /// interface (`array.__arrow_c_array__()`): the texts are read in place. Returns the
+    /// columns `stancekit classify` adds after `input_columns`, each an `ArrowColumn` that
+    /// `pyarrow.array()` takes over without a copy.
+    #[pyo3(signature = (schema, array, input_columns, text_column, tasks=vec![], probs=false, top_k=0, abstain_below=None, thresholds=true, threads=0))]
     #[allow(clippy::too_many_arguments)]
-    fn label_arrow<'py>(
+    fn label_arrow(
         &self,
-        py: Python<'py>,
-        validity: Option<(usize, usize)>,
-        offsets: (usize, usize),
-        data: (usize, usize),
-        offset: usize,
-        length: usize,
+        py: Python<'_>,
+        schema: &Bound<'_, PyCapsule>,
+        array: &Bound<'_, PyCapsule>,
         input_columns: Vec<String>,
         text_column: String,
         tasks: Vec<String>,
@@ -203,7 +231,7 @@ impl Model {
         abstain_below: Option<f32>,
         thresholds: bool,
         threads: usize,
-    ) -> PyResult<Vec<PyColumn<'py>>> {
+    ) -> PyResult<Vec<ArrowColumn>> {
         if let Some(p) = abstain_below {
             if !(0.0..=1.0).contains(&p) {
                 return Err(InputError::new_err(format!(
@@ -222,24 +250,11 @@ impl Model {
             },
             segment: None,
         };
+        let imported = import_capsules(schema, array)?;
         let model = Arc::clone(&self.inner);
-        let columns = py.allow_threads(move || -> PyResult<Vec<(String, ArrowColumn)>> {
-            // SAFETY: each (address, size) is a pyarrow Buffer's, which the Python caller holds
-            // (through the array it was taken from) until this call returns; Arrow buffers are
-            // immutable, and nothing here writes through these slices.
-            let view = |(addr, len): (usize, usize)| -> &[u8] {
-                match len {
-                    0 => &[],
-                    _ => unsafe { std::slice::from_raw_parts(addr as *const u8, len) },
-                }
-            };
-            let texts = arrow_texts(
-                validity.map(view),
-                view(offsets),
-                view(data),
-                offset,
-                length,
-            )?;
+        let texts = &imported;
+        let columns = py.allow_threads(move || -> PyResult<Vec<ArrowColumn>> {
+            let texts = arrow_texts(texts.as_ref())?;
             let (names, rows) = stancekit::runtime::with_threads(threads, |_| {
                 label_texts(&model, &texts, &input_columns, &text_column, &opts)
             })
@@ -248,21 +263,12 @@ impl Model {
             Ok(names
                 .iter()
                 .enumerate()
-                .map(|(c, (name, kind))| (name.clone(), arrow_column(&rows, c, kind)))
+                .map(|(c, (name, kind))| arrow_column(name, &rows, c, kind))
                 .collect())
         })?;
-        Ok(columns
-            .into_iter()
-            .map(|(name, (kind, v, d, s))| {
-                (
-                    name,
-                    kind,
-                    PyBytes::new(py, &v),
-                    PyBytes::new(py, &d),
-                    PyBytes::new(py, &s),
-                )
-            })
-            .collect())
+        // Dropped with the GIL held: releasing the producer's buffers may run Python code.
+        drop(imported);
+        Ok(columns)
     }
 }
 
@@ -332,6 +338,7 @@ fn evaluate(
 #[pymodule]
 fn _stancekit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Model>()?;
+    m.add_class::<ArrowColumn>()?;
     m.add_function(wrap_pyfunction!(load, m)?)?;
     m.add_function(wrap_pyfunction!(train, m)?)?;
     m.add_function(wrap_pyfunction!(evaluate, m)?)?;

@@ -49,9 +49,9 @@ def _kind(data: Any) -> str:
 
 
 def _text_array(data: Any, kind: str, column: str) -> Any:
-    """The text column as one pyarrow `large_string` array (polars and Arrow columns without a
-    copy where the type allows; a missing column gives an empty array, so the library names
-    it in its error)."""
+    """The text column as one pyarrow array of `string`, `large_string` or `string_view`, taken
+    as it is (polars and Arrow columns are not copied unless they come in several chunks; a
+    missing column gives an empty array, so the library names it in its error)."""
     import pyarrow as pa
 
     if kind.startswith("arrow"):
@@ -65,17 +65,27 @@ def _text_array(data: Any, kind: str, column: str) -> Any:
             raise InputError(f"column `{column}`: expected text ({e})") from None
     else:
         names = list(data.columns)
-        arr = data.get_column(column).to_arrow() if column in names else pa.array([], type=pa.string())
+        arr = _polars_arrow(data.get_column(column)) if column in names else pa.array([], type=pa.string())
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type) or str(arr.type) == "string_view"):
         if not pa.types.is_null(arr.type):
             raise InputError(f"column `{column}`: expected text, got {arr.type}")
-    return names, arr.cast(pa.large_string())
+    return names, arr
 
 
-def _buf(b: Any):
-    return None if b is None else (b.address, b.size)
+def _polars_arrow(series: Any) -> Any:
+    """A polars column as Arrow. Polars keeps text as `string_view`: the newest compatibility
+    level hands those buffers over as they are, where the default would rebuild them."""
+    import polars as pl
+
+    level = getattr(pl, "CompatLevel", None)
+    if level is not None:
+        try:
+            return series.to_arrow(compat_level=level.newest())
+        except TypeError:
+            pass
+    return series.to_arrow()
 
 
 class Model:
@@ -130,27 +140,24 @@ class Model:
             kind, text_column = "arrow-Table", text_column or "text"
         column = text_column or self._native.default_text_column
         names, arr = _text_array(data, kind, column)
-        validity, offsets, chars = arr.buffers()
+        # The Arrow C data interface: the library reads the texts in place.
+        schema, array = arr.__arrow_c_array__()
         columns = self._native.label_arrow(
-            _buf(validity), _buf(offsets) or (0, 0), _buf(chars) or (0, 0), arr.offset, len(arr),
-            names, column, list(tasks), probs, top_k, abstain_below, thresholds, threads,
+            schema, array, names, column, list(tasks), probs, top_k, abstain_below, thresholds, threads,
         )
         return _attach(data, kind, columns)
 
 
-def _attach(data: Any, kind: str, columns: List[tuple]) -> Any:
+def _attach(data: Any, kind: str, columns: List[Any]) -> Any:
     """`data` with the labelled columns appended, in the input's own kind. Each column comes
-    from the library as Arrow buffers and becomes a pyarrow array without a per-value copy."""
+    from the library through the Arrow C data interface: pyarrow takes over its buffers."""
     import pyarrow as pa
 
-    n = data.num_rows if kind.startswith("arrow") else len(data)
     arrays, names = [], []
-    for name, typ, validity, values, chars in columns:
-        t = pa.float64() if typ == "float64" else pa.large_string()
-        bufs = [pa.py_buffer(validity), pa.py_buffer(values)] + ([pa.py_buffer(chars)] if typ != "float64" else [])
-        arr = pa.Array.from_buffers(t, n, bufs)
-        arrays.append(arr.cast(pa.string()) if typ != "float64" else arr)
-        names.append(name)
+    for column in columns:
+        arr = pa.array(column)
+        arrays.append(arr.cast(pa.string()) if pa.types.is_large_string(arr.type) else arr)
+        names.append(column.name)
     if kind == "arrow-RecordBatch":
         return pa.RecordBatch.from_arrays(list(data.columns) + arrays, names=list(data.schema.names) + names)
     if kind.startswith("arrow"):

@@ -22,6 +22,10 @@ class Predictor:
     checkpoint is loaded once per actor and each batch is labelled in place."""
 
     def __init__(self, model: str, text_column: Optional[str] = None, threads: int = 1, **predict: Any):
+        # The actor's process is ours: size candle's process-wide element-wise pool to the
+        # actor's threads before anything runs (else it takes every core and spins there).
+        if threads > 0:
+            os.environ.setdefault("CANDLE_NUM_THREADS", str(threads))
         self.model = stancekit.load(model)
         self.text_column = text_column
         self.threads = threads
@@ -78,12 +82,15 @@ def classify_parquet(
     import ray.data
 
     ds = ray.data.read_parquet(input_dir)
+    rows_in = ds.count()
     files = [f for f in os.listdir(input_dir) if f.endswith(".parquet")] if os.path.isdir(input_dir) else [input_dir]
     if len(files) < 4 * concurrency:
-        # Ray reads a few small files as one block, which would leave all actors but one idle:
-        # split it (this materialises the input, which is small by this test).
-        ds = ds.repartition(4 * concurrency)
-    rows_in = ds.count()
+        # Ray reads a few small files as one block, and hands an actor a whole block at a
+        # time: split the input into blocks of about one batch, at least four per actor, so
+        # that no actor idles while another works through a large block (this materialises
+        # the input, which is small when it has this few files).
+        blocks = max(4 * concurrency, -(-rows_in // max(1, batch_size)))
+        ds = ds.repartition(blocks)
     out = classify_dataset(ds, model, concurrency, text_column, threads_per_worker, batch_size, num_cpus, **predict)
     out.write_parquet(output_dir)
     rows_out = ray.data.read_parquet(output_dir).count()

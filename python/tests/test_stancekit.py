@@ -167,6 +167,24 @@ def test_all_four_input_kinds_give_the_same_columns_and_values(model):
     assert model.predict(pd.DataFrame({"text": [None, None]}))["status"].tolist() == ["empty_text"] * 2
 
 
+def test_text_crosses_the_arrow_c_data_interface_in_every_string_layout(model):
+    texts = ["Kenya denounced the strike", None, "Oman hosted the talks", ""]
+    layouts = [pa.string(), pa.large_string(), pa.string_view()]
+    outs = [model.predict(pa.table({"text": pa.array(texts, type=t)})).drop_columns(["text"]) for t in layouts]
+    for t, out in zip(layouts[1:], outs[1:]):
+        assert out.equals(outs[0]), t
+    # The library hands each added column back as an Arrow PyCapsule pair, taken over once.
+    cols = model._native.label_arrow(*pa.array(texts).__arrow_c_array__(), ["text"], "text")
+    assert [c.name for c in cols] == outs[0].column_names
+    assert pa.array(cols[0]).to_pylist() == outs[0].column(0).to_pylist()
+    with pytest.raises(stancekit.StancekitError, match="already exported"):
+        pa.array(cols[0])
+    # A capsule of another kind is refused with a message, not read.
+    schema, _ = pa.array(texts).__arrow_c_array__()
+    with pytest.raises(stancekit.InputError, match="arrow_array"):
+        model._native.label_arrow(schema, schema, ["text"], "text")
+
+
 def test_stored_thresholds_apply_unless_turned_off_as_in_the_cli(model, tmp_path):
     assert model.manifest["model_kind"] == "bow"
     inp = pool(tmp_path / "pool.csv")
