@@ -184,22 +184,12 @@ mod tests {
     fn gelu_gradient_matches_candles() {
         let xs: Vec<f32> = (-600..=600).map(|i| i as f32 * 0.01).collect();
         let v = Var::from_vec(xs.clone(), xs.len(), &Device::Cpu).unwrap();
-        let fast = gelu_erf(v.as_tensor()).unwrap().sum_all().unwrap();
-        let slow = v.as_tensor().gelu_erf().unwrap().sum_all().unwrap();
-        let gf = fast
-            .backward()
-            .unwrap()
-            .get(&v)
-            .unwrap()
-            .to_vec1::<f32>()
-            .unwrap();
-        let gs = slow
-            .backward()
-            .unwrap()
-            .get(&v)
-            .unwrap()
-            .to_vec1::<f32>()
-            .unwrap();
+        let grad = |loss: Tensor| -> Vec<f32> {
+            let grads = loss.backward().unwrap();
+            grads.get(&v).unwrap().to_vec1::<f32>().unwrap()
+        };
+        let gf = grad(gelu_erf(v.as_tensor()).unwrap().sum_all().unwrap());
+        let gs = grad(v.as_tensor().gelu_erf().unwrap().sum_all().unwrap());
         for ((x, a), b) in xs.iter().zip(&gf).zip(&gs) {
             assert!((a - b).abs() < 2e-5, "gelu'({x}): {a} vs {b}");
         }

@@ -2,9 +2,10 @@
 //!
 //! The encoder is loaded from a Hugging Face folder: candle-transformers' `BertModel` computes
 //! the embeddings, and every layer runs as our own `TunedLayer` (bit for bit as
-//! candle-transformers' layers, or on faster kernels with `model.kernels = "fast"`). In `frozen` mode it runs once per text (training reads
-//! cached embeddings, see `cache`) and only the heads train. In `finetune` mode the top layers
-//! are variables, trained with the heads under their own learning rate.
+//! candle-transformers' layers, or on faster kernels with `model.kernels = "fast"`). In
+//! `frozen` mode it runs once per text (training reads cached embeddings, see `cache`) and
+//! only the heads train. In `finetune` mode the top layers are variables, trained with the
+//! heads under their own learning rate.
 //!
 //! Only the trained weights live in the model's `VarMap` (the heads, plus the tuned layers
 //! under `encoder.`), so a checkpoint stores those alone and names the encoder by hash.
