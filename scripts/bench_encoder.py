@@ -12,6 +12,8 @@ stancekit: the whole `stancekit classify` process on a frozen all-MiniLM-L6-v2 c
 (default checkpoints/diplomatic/model-best, trained first if missing): start, model
 and encoder load with hash checks, CSV reading, tokenising, the encoder, the head, writing.
 `--batch-size B` gives forward passes of B texts (sorted by length within 4,096-row windows).
+It runs twice per round: as trained (f32), and with `--quantize int8` (int8 activations, two
+int8 weight planes; see scripts/bench_int8.py for how closely its labels follow f32).
 
 PyTorch: sentence-transformers' `encode(texts, batch_size=B)` on the same model
 (max_seq_length 128, also sorted by length), timed around the call only: no interpreter
@@ -153,13 +155,14 @@ def main():
             return r, r["n"] / r["seconds"]
 
         for bs in [int(b) for b in args.batch.split(",")]:
-            runs = {"stancekit": [], "torch": [], "ort": []}
+            runs = {"stancekit": [], "stancekit-int8": [], "torch": [], "ort": []}
             for _ in range(args.repeat):
-                t = time.perf_counter()
-                subprocess.run([binary, "classify", "-q", "--threads", str(args.threads), "--text-column", "text",
-                                "--batch-size", str(bs), "-m", str(model), "-i", str(data), "-o", str(tmp / "out.csv")],
-                               check=True, capture_output=True)
-                runs["stancekit"].append(len(rows) / (time.perf_counter() - t))
+                for name, quantize in [("stancekit", "none"), ("stancekit-int8", "int8")]:
+                    t = time.perf_counter()
+                    subprocess.run([binary, "classify", "-q", "--threads", str(args.threads), "--text-column", "text",
+                                    "--batch-size", str(bs), "--quantize", quantize, "-m", str(model), "-i", str(data),
+                                    "-o", str(tmp / "out.csv")], check=True, capture_output=True)
+                    runs[name].append(len(rows) / (time.perf_counter() - t))
                 if tools["torch"]:
                     r, rate = peer(args.st_python, "torch_encode.py", bs)
                     info.append(f"torch {r['torch']}")
@@ -173,13 +176,14 @@ def main():
     cell = lambda x: f"{x:,.0f}" if x else "skipped"
     print(f"{len(rows)} texts: {source} x {args.copies}; {args.threads} threads; {', '.join(sorted(set(info)))}; "
           f"median of {args.repeat} alternating runs")
-    print("| batch | stancekit classify (whole process) sentences/s | PyTorch encode() | ONNX Runtime int8 | "
-          "stancekit / PyTorch | stancekit / ONNX Runtime int8 |")
-    print("|---:|---:|---:|---:|---:|---:|")
+    print("sentences/s; stancekit is the whole classify process")
+    print("| batch | stancekit f32 | stancekit int8 | PyTorch f32 encode() | ONNX Runtime int8 | "
+          "f32 / PyTorch | int8 / PyTorch | int8 / ONNX Runtime int8 |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for bs, runs in results.items():
-        s, p, o = med(runs["stancekit"]), med(runs["torch"]), med(runs["ort"])
+        s, q, p, o = (med(runs[k]) for k in ["stancekit", "stancekit-int8", "torch", "ort"])
         ratio = lambda a, b: f"{a / b:.2f}x" if a and b else "-"
-        print(f"| {bs} | {cell(s)} | {cell(p)} | {cell(o)} | {ratio(s, p)} | {ratio(s, o)} |")
+        print(f"| {bs} | {cell(s)} | {cell(q)} | {cell(p)} | {cell(o)} | {ratio(s, p)} | {ratio(q, p)} | {ratio(q, o)} |")
     for bs, runs in results.items():
         print(f"batch {bs}: " + "; ".join(f"{k} runs {[round(x) for x in v]}" for k, v in runs.items() if v))
 

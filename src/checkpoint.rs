@@ -332,6 +332,7 @@ pub fn load(dir: &Path, device: &Device) -> Result<LoadedModel> {
         config,
         manifest,
         dir: dir.to_path_buf(),
+        quantized: None,
     })
 }
 

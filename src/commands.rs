@@ -33,6 +33,7 @@ pub(crate) fn evaluate(args: cli::EvaluateArgs) -> anyhow::Result<Outcome> {
         resamples: args.resampling.bootstrap,
         seed: args.resampling.seed,
         thresholds: args.thresholds == cli::ThresholdsArg::Stored,
+        quantize: args.quantize.mode(),
     };
     let (ev, files) = evaluate_file(&req)?;
     let failures = stancekit::report::gate::check(&ev.report, &bars)?;
@@ -78,7 +79,10 @@ pub(crate) fn classify(args: cli::ClassifyArgs) -> anyhow::Result<Outcome> {
 
 fn classify_on_pool(args: &cli::ClassifyArgs) -> anyhow::Result<Outcome> {
     use stancekit::classify::{classify_file, ClassifyOptions, LabelOptions, SegmentOptions};
-    let model = stancekit::checkpoint::load(&args.model, &candle_core::Device::Cpu)?;
+    let mut model = stancekit::checkpoint::load(&args.model, &candle_core::Device::Cpu)?;
+    if args.quantize.mode().is_some() {
+        model.quantize_int8()?;
+    }
     let io = render::io_options(&args.io)?;
     let opts = ClassifyOptions {
         text_column: args.text_column.clone(),

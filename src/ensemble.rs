@@ -297,5 +297,6 @@ pub fn load(dir: &Path, manifest: Manifest, device: &Device) -> Result<LoadedMod
         config,
         manifest,
         dir: dir.to_path_buf(),
+        quantized: None,
     })
 }

@@ -30,6 +30,8 @@ pub struct LoadedModel {
     pub config: ValidConfig,
     pub manifest: Manifest,
     pub dir: PathBuf,
+    /// Set by `quantize_int8`: the encoder runs in int8, not as trained.
+    pub quantized: Option<crate::model::int8::Quantize>,
 }
 
 /// Probabilities per task, per text, and whether any member's pipeline cut the text.
@@ -114,6 +116,33 @@ impl LoadedModel {
         Ok(Scored { probs, truncated })
     }
 
+    /// Switch every member that has an int8 path (pretrained encoders) to int8 inference,
+    /// calibrated on a fixed set of sentences shipped with the library, so the result does
+    /// not depend on the input. Errors when no member has one.
+    pub fn quantize_int8(&mut self) -> Result<()> {
+        let texts: Vec<&str> = CALIBRATION.lines().filter(|l| !l.is_empty()).collect();
+        let mut any = false;
+        for m in &mut self.members {
+            if !m.model.device().is_cpu() {
+                return Err(Error::Input("--quantize int8 runs on the CPU only".into()));
+            }
+            let feats = featurise(&m.pipeline, &texts);
+            let refs: Vec<&Features> = feats.iter().collect();
+            let batch = m.model.batch(&refs, false)?;
+            any |= m.model.quantize_int8(&batch)?;
+        }
+        match any {
+            true => {
+                self.quantized = Some(crate::model::int8::Quantize::Int8);
+                Ok(())
+            }
+            false => Err(Error::Input(format!(
+                "--quantize int8: model {} has no int8 path (only pretrained encoders have one)",
+                self.dir.display()
+            ))),
+        }
+    }
+
     /// Each text's representation (`Classifier::represent`): for an ensemble, the members'
     /// representations side by side.
     pub fn represent(&self, texts: &[&str], batch_size: usize) -> Result<Vec<Vec<f32>>> {
@@ -130,6 +159,10 @@ impl LoadedModel {
         Ok(out)
     }
 }
+
+/// Sentences (written for stancekit, in the styles it labels) that int8 calibration runs
+/// through the encoder to measure each layer's input channels.
+const CALIBRATION: &str = include_str!("model/int8/calibration.txt");
 
 /// Features of `texts`, in order (featurised in parallel on the current thread pool).
 fn featurise(pipeline: &TextPipeline, texts: &[&str]) -> Vec<Features> {

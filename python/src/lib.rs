@@ -330,6 +330,7 @@ fn evaluate(
         resamples: bootstrap,
         seed,
         thresholds,
+        quantize: None,
     };
     let (ev, _) = py.allow_threads(|| evaluate_file(&req)).map_err(py_err)?;
     serde_json::to_string(&ev.report).map_err(|e| PyValueError::new_err(e.to_string()))

@@ -54,6 +54,9 @@ pub struct ClassifyArgs {
     /// rows whose labels are all under their thresholds get `abstain`. `none`: argmax.
     #[arg(long, value_enum, default_value = "stored")]
     pub thresholds: ThresholdsArg,
+    /// The precision of the encoder's dense layers.
+    #[arg(long, value_enum, default_value = "none")]
+    pub quantize: super::QuantizeArg,
     /// CPU threads (default: all cores).
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub threads: usize,

@@ -23,6 +23,7 @@ mod bow;
 mod cnn;
 pub mod gelu;
 pub mod init;
+pub mod int8;
 pub mod pretrained;
 mod sparse;
 mod transformer;
@@ -204,6 +205,12 @@ pub trait Classifier: Send + Sync {
     /// and cached (a frozen pretrained encoder): the embedding cache talks to it alone.
     fn sentence_encoder(&self) -> Option<&dyn SentenceEncoder> {
         None
+    }
+
+    /// Switch to int8 inference (`--quantize int8`), calibrated on `calibration`; `false`
+    /// when the architecture has no int8 path (only pretrained encoders do).
+    fn quantize_int8(&mut self, _calibration: &Batch) -> Result<bool> {
+        Ok(false)
     }
 }
 

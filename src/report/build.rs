@@ -93,6 +93,7 @@ pub fn evaluate_rows(
             false => Vec::new(),
         },
         teacher_agreement: Default::default(),
+        quantized: model.quantized,
     };
     Ok(Evaluation {
         report,

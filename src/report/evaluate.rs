@@ -22,11 +22,16 @@ pub struct EvaluateRequest {
     pub seed: u64,
     /// Report the stored per-class thresholds (`--thresholds stored`).
     pub thresholds: bool,
+    /// `--quantize int8`: run the encoder in int8.
+    pub quantize: Option<crate::model::int8::Quantize>,
 }
 
 /// Run an evaluation and write its four files; returns the evaluation and the files.
 pub fn evaluate_file(req: &EvaluateRequest) -> Result<(Evaluation, Vec<PathBuf>)> {
-    let model = checkpoint::load(&req.model, &candle_core::Device::Cpu)?;
+    let mut model = checkpoint::load(&req.model, &candle_core::Device::Cpu)?;
+    if req.quantize.is_some() {
+        model.quantize_int8()?;
+    }
     let protected = model.protected().file(&req.data);
     for f in REPORT_FILES {
         protected.check("--out", &req.out.join(f))?;

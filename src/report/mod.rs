@@ -179,6 +179,9 @@ pub struct Report {
     /// training writes; `evaluate` has no teacher to compare with).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub teacher_agreement: BTreeMap<String, crate::distill::Agreement>,
+    /// `evaluate --quantize int8`: the scores are the int8 model's, not the trained one's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantized: Option<crate::model::int8::Quantize>,
 }
 
 /// "1 row", "2 rows".

@@ -2,6 +2,8 @@
 //! a reader for any output format, and a file of awkward rows.
 #![allow(dead_code)]
 
+pub mod encoder;
+
 use stancekit::config::{parse_config, FileFormat};
 use stancekit::data::{read_table, ReadOptions, Table};
 use stancekit::train::{train, TrainOptions};

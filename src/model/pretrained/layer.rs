@@ -9,9 +9,13 @@
 //! norm as candle-transformers runs them. `model.kernels` picks the rest: `exact` keeps
 //! candle-transformers' GELU (libm's scalar erf) and three-pass softmax, bit for bit; `fast`
 //! uses our vectorised GELU (both passes) and, in frozen layers, the fused softmax.
+//!
+//! For `--quantize int8`, `quantize` swaps the six dense layers for int8 ones after a
+//! calibration pass (`run` with a `Probe`) has measured each one's input channels.
 
 use crate::config::Kernels;
 use crate::model::gelu::gelu_erf;
+use crate::model::int8::QLinear;
 use candle_core::{Module, Result, Tensor, D};
 use candle_nn::{Linear, VarBuilder};
 use candle_transformers::models::bert::{Config, HiddenAct};
@@ -39,14 +43,53 @@ impl Norm {
     }
 }
 
+/// A dense layer in f32, or quantized for inference.
+enum Dense {
+    F32(Linear),
+    Int8(QLinear),
+}
+
+impl Dense {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        match self {
+            Dense::F32(l) => l.forward(x),
+            Dense::Int8(q) => q.forward(x),
+        }
+    }
+
+    fn quantize(&mut self, input_range: &[f32]) -> Result<()> {
+        if let Dense::F32(l) = self {
+            *self = Dense::Int8(QLinear::new(l.weight(), l.bias(), Some(input_range))?);
+        }
+        Ok(())
+    }
+}
+
+/// The largest magnitude seen per channel at each dense layer's input, over a calibration
+/// batch: the attention's input (query, key and value share it), the attention context, the
+/// feed-forward input and the GELU output.
+#[derive(Default)]
+pub struct Probe {
+    pub ranges: [Vec<f32>; 4],
+}
+
+impl Probe {
+    fn see(&mut self, at: usize, x: &Tensor) -> Result<()> {
+        let h = x.dim(D::Minus1)?;
+        let max = x.abs()?.reshape(((), h))?.max(0)?.to_vec1::<f32>()?;
+        self.ranges[at] = max;
+        Ok(())
+    }
+}
+
 pub struct TunedLayer {
-    query: Linear,
-    key: Linear,
-    value: Linear,
-    attn_out: Linear,
+    query: Dense,
+    key: Dense,
+    value: Dense,
+    attn_out: Dense,
     attn_norm: Norm,
-    intermediate: Linear,
-    output: Linear,
+    intermediate: Dense,
+    output: Dense,
     out_norm: Norm,
     heads: usize,
     act: HiddenAct,
@@ -60,7 +103,8 @@ impl TunedLayer {
     /// are constants that never train.
     pub fn new(cfg: &Config, vb: VarBuilder, frozen: bool, kernels: Kernels) -> Result<Self> {
         let h = cfg.hidden_size;
-        let lin = |i, o, p: &str| candle_nn::linear(i, o, vb.pp(p));
+        let lin =
+            |i, o, p: &str| -> Result<Dense> { Ok(Dense::F32(candle_nn::linear(i, o, vb.pp(p))?)) };
         Ok(TunedLayer {
             query: lin(h, h, "attention.self.query")?,
             key: lin(h, h, "attention.self.key")?,
@@ -80,6 +124,16 @@ impl TunedLayer {
     /// `x`: `[B, T, H]`; `mask`: additive `[B, 1, 1, T]` (0 for tokens, very negative for
     /// padding), as candle-transformers builds it.
     pub fn forward(&self, x: &Tensor, mask: &Tensor) -> Result<Tensor> {
+        self.run(x, mask, None)
+    }
+
+    /// `forward`, recording each dense layer's input ranges in `probe` when given.
+    pub fn run(&self, x: &Tensor, mask: &Tensor, mut probe: Option<&mut Probe>) -> Result<Tensor> {
+        let mut see = |at: usize, t: &Tensor| match probe.as_deref_mut() {
+            Some(p) => p.see(at, t),
+            None => Ok(()),
+        };
+        see(0, x)?;
         let (b, t, h) = x.dims3()?;
         let d = h / self.heads;
         let split = |y: Tensor| -> Result<Tensor> {
@@ -100,9 +154,11 @@ impl TunedLayer {
             .transpose(1, 2)?
             .contiguous()?
             .reshape((b, t, h))?;
+        see(1, &ctx)?;
         let attn = self
             .attn_norm
             .forward(&(self.attn_out.forward(&ctx)? + x)?, self.frozen)?;
+        see(2, &attn)?;
         let inner = self.intermediate.forward(&attn)?;
         let inner = match self.act {
             HiddenAct::Gelu if self.kernels == Kernels::Fast => gelu_erf(&inner)?,
@@ -110,7 +166,22 @@ impl TunedLayer {
             HiddenAct::GeluApproximate => inner.gelu()?,
             HiddenAct::Relu => inner.relu()?,
         };
+        see(3, &inner)?;
         self.out_norm
             .forward(&(self.output.forward(&inner)? + attn)?, self.frozen)
+    }
+
+    /// Replace the dense layers with int8 ones, smoothed by the ranges `probe` measured.
+    pub fn quantize(&mut self, probe: &Probe) -> Result<()> {
+        // int8 already departs from the trained bits, so the exact GELU and softmax would
+        // only cost time.
+        self.kernels = Kernels::Fast;
+        let [x, ctx, attn, inner] = &probe.ranges;
+        for d in [&mut self.query, &mut self.key, &mut self.value] {
+            d.quantize(x)?;
+        }
+        self.attn_out.quantize(ctx)?;
+        self.intermediate.quantize(attn)?;
+        self.output.quantize(inner)
     }
 }

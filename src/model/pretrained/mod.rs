@@ -165,6 +165,27 @@ impl Pretrained {
         })
     }
 
+    /// Every layer to int8 (inference only, CPU only): a calibration pass in f32 measures
+    /// each dense layer's input channels, then the layers are quantized with those ranges.
+    pub fn quantize_int8(&mut self, ids: &Tensor, mask: &Tensor) -> candle_core::Result<()> {
+        if !self.device.is_cpu() {
+            candle_core::bail!("int8 inference runs on the CPU only");
+        }
+        let types = ids.zeros_like()?;
+        let mut h = self.bottom.forward(ids, &types, Some(mask))?;
+        let additive = additive_mask(mask)?;
+        let mut probes = Vec::with_capacity(self.top.len());
+        for l in &self.top {
+            let mut probe = layer::Probe::default();
+            h = l.run(&h, &additive, Some(&mut probe))?;
+            probes.push(probe);
+        }
+        for (l, p) in self.top.iter_mut().zip(&probes) {
+            l.quantize(p)?;
+        }
+        Ok(())
+    }
+
     pub fn mode(&self) -> EncoderMode {
         self.mode
     }
@@ -179,10 +200,7 @@ impl Pretrained {
         let mut h = self.bottom.forward(ids, &types, Some(mask))?;
         let mut states = vec![h.clone()];
         if !self.top.is_empty() {
-            // The additive mask candle-transformers uses: 0 for tokens, f32::MIN for padding.
-            let additive = ((mask.ones_like()? - mask)? * f64::from(f32::MIN))?
-                .unsqueeze(1)?
-                .unsqueeze(1)?;
+            let additive = additive_mask(mask)?;
             for l in &self.top {
                 h = l.forward(&h, &additive)?;
                 if self.pool_layers > 1 {
@@ -219,6 +237,13 @@ impl Pretrained {
             Ok(pooled)
         }
     }
+}
+
+/// The additive mask candle-transformers uses: 0 for tokens, f32::MIN for padding.
+fn additive_mask(mask: &Tensor) -> candle_core::Result<Tensor> {
+    ((mask.ones_like()? - mask)? * f64::from(f32::MIN))?
+        .unsqueeze(1)?
+        .unsqueeze(1)
 }
 
 impl SentenceEncoder for Pretrained {
@@ -323,5 +348,11 @@ impl Classifier for Pretrained {
 
     fn sentence_encoder(&self) -> Option<&dyn SentenceEncoder> {
         Some(self)
+    }
+
+    fn quantize_int8(&mut self, calibration: &Batch) -> candle_core::Result<bool> {
+        let (ids, mask) = calibration.sequence_input("pretrained")?;
+        Pretrained::quantize_int8(self, ids, mask)?;
+        Ok(true)
     }
 }
