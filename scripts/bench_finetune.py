@@ -2,7 +2,7 @@
 """Benchmark (not a test): fine-tuning all-MiniLM-L6-v2, stancekit against a plain PyTorch loop.
 
     python3 scripts/bench_finetune.py [--config configs/plv-plover15-minilm-finetune.toml]
-        [--layers 2,0] [--repeat 3] [--threads 2] [--torch-python PYTHON]
+        [--layers 2,0] [--kernels exact,fast] [--repeat 3] [--threads 2] [--torch-python PYTHON]
 
 Both sides train the same model with the same settings, read from the stancekit config:
 as many rows of its data file as stancekit's training split holds (PyTorch takes a seeded
@@ -22,6 +22,10 @@ PyTorch: transformers' `AutoModel` from the same folder, in a plain loop (`torch
 warm-up step; frozen layers run under the same autograd graph with `requires_grad=False`.
 torch.set_num_threads(--threads). Tokenising happens before the clock starts for PyTorch;
 stancekit tokenises before its loop too.
+
+`--kernels` lists the `model.kernels` settings to time stancekit with (one column each):
+`exact` runs layer norm and softmax as candle's chains of element-wise ops, `fast` as our
+fused kernels with backward passes (and the vectorised GELU).
 
 Runs alternate between the tools; the table gives the median examples/s of --repeat runs.
 """
@@ -91,17 +95,22 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", default=str(ROOT / "configs" / "plv-plover15-minilm-finetune.toml"))
     ap.add_argument("--layers", default="2,0", help="tuned layers per row, comma-separated (0 = all)")
+    ap.add_argument("--kernels", default="exact,fast", help="model.kernels settings to time, comma-separated")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--torch-python", default=str(ROOT / ".venv-bench" / "bin" / "python"),
                     help="a Python with torch and transformers (default .venv-bench)")
     args = ap.parse_args()
+    kernels = args.kernels.split(",")
     config_path = Path(args.config).resolve()
     cfg = tomllib.loads(config_path.read_text())
     if cfg["model"].get("kind") != "pretrained" or cfg["model"].get("mode") != "finetune":
         sys.exit(f"{config_path}: expected a pretrained encoder in finetune mode")
-    have_torch = subprocess.run([args.torch_python, "-c", "import torch, transformers"],
-                                capture_output=True).returncode == 0
+    try:
+        have_torch = subprocess.run([args.torch_python, "-c", "import torch, transformers"],
+                                    capture_output=True).returncode == 0
+    except FileNotFoundError:
+        have_torch = False
     if not have_torch:
         print(f"skipping PyTorch: {args.torch_python} lacks torch or transformers", file=sys.stderr)
     binary = os.environ.get("STANCEKIT_BIN", str(ROOT / "target" / "release" / "stancekit"))
@@ -112,18 +121,20 @@ def main():
         tmp = Path(tmp)
         (tmp / "torch_finetune.py").write_text(TORCH)
         for layers in [int(x) for x in args.layers.split(",")]:
-            runs = {"stancekit": [], "torch": []}
+            runs = {f"stancekit ({k})": [] for k in kernels}
+            runs["torch"] = []
             for r in range(args.repeat):
-                name = f"bench-finetune-{layers}-{r}"
-                out = subprocess.run([binary, "train", "--json", "--config", str(config_path),
-                                      "--set", f"train.threads={args.threads}", "--set", "train.epochs=1",
-                                      "--set", f"model.finetune_layers={layers}",
-                                      "--set", f'run.name="{name}"', "--set", f'run.output_dir="{tmp}"'],
-                                     check=True, capture_output=True, text=True)
-                n = json.loads(out.stdout)["train_examples"]
-                run_dir = tmp / name
-                records = [json.loads(l) for l in (run_dir / "train-log.jsonl").read_text().splitlines() if l.strip()]
-                runs["stancekit"].append(n / records[-1]["elapsed"])
+                for k in kernels:
+                    name = f"bench-finetune-{layers}-{k}-{r}"
+                    out = subprocess.run([binary, "train", "--json", "--config", str(config_path),
+                                          "--set", f"train.threads={args.threads}", "--set", "train.epochs=1",
+                                          "--set", f"model.finetune_layers={layers}", "--set", f'model.kernels="{k}"',
+                                          "--set", f'run.name="{name}"', "--set", f'run.output_dir="{tmp}"'],
+                                         check=True, capture_output=True, text=True)
+                    n = json.loads(out.stdout)["train_examples"]
+                    run_dir = tmp / name
+                    records = [json.loads(l) for l in (run_dir / "train-log.jsonl").read_text().splitlines() if l.strip()]
+                    runs[f"stancekit ({k})"].append(n / records[-1]["elapsed"])
                 train_csv = tmp / "torch-train.csv"
                 data_path = (config_path.parent / cfg["data"]["path"]).resolve()
                 with open(data_path, newline="", encoding="utf-8") as f:
@@ -149,12 +160,15 @@ def main():
     med = lambda xs: statistics.median(xs) if xs else None
     print(f"{config_path.name}: batch {cfg['train']['batch_size']}, max_seq_len {cfg['model']['max_seq_len']}, "
           f"{args.threads} threads; PyTorch {torch_version if have_torch else 'skipped'}; median of {args.repeat} alternating runs")
-    print("| tuned layers | training rows | stancekit train, examples/s | PyTorch loop, examples/s | stancekit / PyTorch |")
-    print("|---|---:|---:|---:|---:|")
+    print("| tuned layers | training rows | " + " | ".join(f"stancekit train, kernels {k}, examples/s" for k in kernels)
+          + " | PyTorch loop, examples/s | " + " | ".join(f"{k} / PyTorch" for k in kernels) + " |")
+    print("|---|---:|" + "---:|" * (2 * len(kernels) + 1))
     for layers, (runs, n) in results.items():
-        s, p = med(runs["stancekit"]), med(runs["torch"])
-        ratio = f"{s / p:.2f}x" if s and p else "-"
-        print(f"| {'all 6' if layers == 0 else layers} | {n} | {s:.1f} | {f'{p:.1f}' if p else 'skipped'} | {ratio} |")
+        p = med(runs["torch"])
+        ss = [med(runs[f"stancekit ({k})"]) for k in kernels]
+        ratios = [f"{s / p:.2f}x" if p else "-" for s in ss]
+        print(f"| {'all 6' if layers == 0 else layers} | {n} | " + " | ".join(f"{s:.1f}" for s in ss)
+              + f" | {f'{p:.1f}' if p else 'skipped'} | " + " | ".join(ratios) + " |")
     for layers, (runs, _) in results.items():
         print(f"layers {layers}: " + "; ".join(f"{k} {[round(x, 1) for x in v]}" for k, v in runs.items() if v))
 

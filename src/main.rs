@@ -10,6 +10,23 @@ use std::process::ExitCode;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc's `mi_option_purge_delay` (mimalloc 3.x's `mi_option_t`; libmimalloc-sys names
+/// no constant for it).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Keep freed memory in the process rather than handing it back to the OS 10 ms later, as
+/// mimalloc does by default. Training and encoder inference free and allocate tensors of the
+/// same sizes at every step; pages handed back came back from the kernel zeroed on their
+/// next use, which was 12% of the CPU time of a fine-tuning profile (`clear_page_erms`;
+/// 4% with this). The high-water mark, which is what peak memory measures, is reached
+/// either way. A `MIMALLOC_PURGE_DELAY` the user set is kept.
+fn keep_freed_memory() {
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        // SAFETY: sets one option's value; runs first in `main`, before any other thread.
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) }
+    }
+}
+
 /// What a command reports back besides success.
 pub(crate) enum Outcome {
     Ok,
@@ -28,6 +45,7 @@ mod commands;
 mod render;
 
 fn main() -> ExitCode {
+    keep_freed_memory();
     let cli = Cli::parse();
     match run(cli) {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

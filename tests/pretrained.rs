@@ -398,6 +398,35 @@ fn finetuning_is_reproducible_and_saves_only_the_tuned_layers() {
 }
 
 #[test]
+fn finetuning_on_fast_kernels_is_reproducible_whatever_the_thread_count() {
+    // Fast kernels train the tuned layer through our fused layer norm, softmax and bias add;
+    // their gradients are checked against candle's in `model::fused`. Here: a whole run gives
+    // the same bits twice and on one thread or two.
+    let encoder = encoder_or_skip!();
+    let dir = tempfile::tempdir().unwrap();
+    corpus(dir.path());
+    let run = |threads: &str| {
+        let mut sets = FINETUNE_4_STEPS.to_vec();
+        sets.push(r#"model.kernels="fast""#);
+        sets.push(threads);
+        train(config(dir.path(), &encoder, &sets), &quiet()).unwrap()
+    };
+    let a = run("train.threads=2");
+    let b = run("train.threads=2");
+    let c = run("train.threads=1");
+    assert_eq!(a.weights_sha256, b.weights_sha256, "same seed, same bits");
+    assert_eq!(
+        a.weights_sha256, c.weights_sha256,
+        "one thread or two, same bits"
+    );
+    let exact = train(config(dir.path(), &encoder, &FINETUNE_4_STEPS), &quiet()).unwrap();
+    assert_ne!(
+        a.weights_sha256, exact.weights_sha256,
+        "fast kernels are not the exact ones"
+    );
+}
+
+#[test]
 fn a_checkpoint_names_a_missing_or_different_encoder_and_bundles_it() {
     let encoder = encoder_or_skip!();
     let dir = tempfile::tempdir().unwrap();

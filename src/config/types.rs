@@ -168,7 +168,9 @@ pub enum Pooling {
 /// bit (libm's scalar erf in GELU, a three-pass softmax), so models and figures from before
 /// `fast` existed stay reproducible. `fast` uses a vectorised erf (within 5e-7 of libm's) and
 /// candle's fused softmax: about 1.3× the sentences/s, with embeddings that differ around the
-/// 6th decimal. The choice is stored with the model, so it is scored as it was trained.
+/// 6th decimal; layers being fine-tuned also get one-pass layer norm, softmax and bias add
+/// with backward passes (`model::fused`). The choice is stored with the model, so it is
+/// scored as it was trained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kernels {

@@ -21,6 +21,7 @@
 
 mod bow;
 mod cnn;
+pub mod fused;
 pub mod gelu;
 pub mod init;
 pub mod int8;

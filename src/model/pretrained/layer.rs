@@ -8,12 +8,14 @@
 //! Frozen layers run through the same struct with `frozen = true`, on candle's fused layer
 //! norm as candle-transformers runs them. `model.kernels` picks the rest: `exact` keeps
 //! candle-transformers' GELU (libm's scalar erf) and three-pass softmax, bit for bit; `fast`
-//! uses our vectorised GELU (both passes) and, in frozen layers, the fused softmax.
+//! uses our vectorised GELU (both passes), candle's fused softmax in frozen layers, and our
+//! fused layer norm and softmax (`model::fused`, with backward passes) in trained ones.
 //!
 //! For `--quantize int8`, `quantize` swaps the six dense layers for int8 ones after a
 //! calibration pass (`run` with a `Probe`) has measured each one's input channels.
 
 use crate::config::Kernels;
+use crate::model::fused;
 use crate::model::gelu::gelu_erf;
 use crate::model::int8::QLinear;
 use candle_core::{Module, Result, Tensor, D};
@@ -35,10 +37,12 @@ impl Norm {
         })
     }
 
-    fn forward(&self, x: &Tensor, frozen: bool) -> Result<Tensor> {
-        match frozen {
-            true => candle_nn::ops::layer_norm(x, &self.weight, &self.bias, self.eps as f32),
-            false => candle_nn::ops::layer_norm_slow(x, &self.weight, &self.bias, self.eps as f32),
+    fn forward(&self, x: &Tensor, frozen: bool, kernels: Kernels) -> Result<Tensor> {
+        let (w, b, eps) = (&self.weight, &self.bias, self.eps as f32);
+        match (frozen, kernels) {
+            (true, _) => candle_nn::ops::layer_norm(x, w, b, eps),
+            (false, Kernels::Fast) => fused::layer_norm(x, w, b, eps),
+            (false, Kernels::Exact) => candle_nn::ops::layer_norm_slow(x, w, b, eps),
         }
     }
 }
@@ -50,8 +54,22 @@ enum Dense {
 }
 
 impl Dense {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+    /// `trained`: the layer trains on fast kernels, so its bias goes through our fused op,
+    /// whose backward sums the bias gradient faster than candle's broadcast does.
+    fn forward(&self, x: &Tensor, trained: bool) -> Result<Tensor> {
         match self {
+            Dense::F32(l) if trained => match l.bias() {
+                Some(b) => {
+                    let dims = x.dims().to_vec();
+                    let (rows, k) = (x.elem_count() / dims[dims.len() - 1], dims[dims.len() - 1]);
+                    let y = x.reshape((rows, k))?.matmul(&l.weight().t()?)?;
+                    let mut out = dims;
+                    let last = out.len() - 1;
+                    out[last] = b.elem_count();
+                    fused::add_bias(&y, b)?.reshape(out)
+                }
+                None => l.forward(x),
+            },
             Dense::F32(l) => l.forward(x),
             Dense::Int8(q) => q.forward(x),
         }
@@ -141,13 +159,18 @@ impl TunedLayer {
                 .transpose(1, 2)?
                 .contiguous()
         };
-        let q = split(self.query.forward(x)?)?;
-        let k = split(self.key.forward(x)?)?;
-        let v = split(self.value.forward(x)?)?;
-        let scores = (q.matmul(&k.t()?)? / (d as f64).sqrt())?.broadcast_add(mask)?;
+        let trained = !self.frozen && self.kernels == Kernels::Fast;
+        let q = split(self.query.forward(x, trained)?)?;
+        let k = split(self.key.forward(x, trained)?)?;
+        let v = split(self.value.forward(x, trained)?)?;
+        let scores = q.matmul(&k.t()?)?;
+        let scale = 1.0 / (d as f64).sqrt();
         let probs = match (self.frozen, self.kernels) {
-            (true, Kernels::Fast) => candle_nn::ops::softmax_last_dim(&scores)?,
-            _ => candle_nn::ops::softmax(&scores, D::Minus1)?,
+            (false, Kernels::Fast) => fused::masked_softmax(&scores, mask, scale)?,
+            (true, Kernels::Fast) => {
+                candle_nn::ops::softmax_last_dim(&(scores * scale)?.broadcast_add(mask)?)?
+            }
+            _ => candle_nn::ops::softmax(&(scores * scale)?.broadcast_add(mask)?, D::Minus1)?,
         };
         let ctx = probs
             .matmul(&v)?
@@ -155,11 +178,13 @@ impl TunedLayer {
             .contiguous()?
             .reshape((b, t, h))?;
         see(1, &ctx)?;
-        let attn = self
-            .attn_norm
-            .forward(&(self.attn_out.forward(&ctx)? + x)?, self.frozen)?;
+        let attn = self.attn_norm.forward(
+            &(self.attn_out.forward(&ctx, trained)? + x)?,
+            self.frozen,
+            self.kernels,
+        )?;
         see(2, &attn)?;
-        let inner = self.intermediate.forward(&attn)?;
+        let inner = self.intermediate.forward(&attn, trained)?;
         let inner = match self.act {
             HiddenAct::Gelu if self.kernels == Kernels::Fast => gelu_erf(&inner)?,
             HiddenAct::Gelu => inner.gelu_erf()?,
@@ -167,8 +192,11 @@ impl TunedLayer {
             HiddenAct::Relu => inner.relu()?,
         };
         see(3, &inner)?;
-        self.out_norm
-            .forward(&(self.output.forward(&inner)? + attn)?, self.frozen)
+        self.out_norm.forward(
+            &(self.output.forward(&inner, trained)? + attn)?,
+            self.frozen,
+            self.kernels,
+        )
     }
 
     /// Replace the dense layers with int8 ones, smoothed by the ranges `probe` measured.

@@ -6,6 +6,8 @@
 use crate::config::OptimizerKind;
 use candle_core::{backprop::GradStore, Result, Tensor, Var};
 
+mod adamw_cpu;
+
 pub const BETA1: f64 = 0.9;
 pub const BETA2: f64 = 0.999;
 pub const EPS: f64 = 1e-8;
@@ -25,6 +27,29 @@ pub struct Optimizer {
     pub lr_scale: Vec<f64>,
     /// Per variable, whether weight decay skips it (`exempt_from_decay`).
     pub no_decay: Vec<bool>,
+    /// AdamW through `adamw_cpu`'s single pass where it applies (the same bits as the
+    /// tensor ops; off only to test that).
+    pub fused: bool,
+}
+
+/// AdamW as candle tensor ops, for other devices and dtypes: the definition `adamw_cpu`
+/// follows to the bit. Returns the new moments.
+fn adamw_ops(
+    var: &Var,
+    g: &Tensor,
+    m: &Tensor,
+    v: &Tensor,
+    s: &adamw_cpu::Step,
+) -> Result<(Tensor, Tensor)> {
+    let g = (g.detach() * s.scale)?;
+    // Detached: otherwise each moment keeps the previous step's graph alive.
+    let m = ((m * s.beta1)? + (&g * (1.0 - s.beta1))?)?.detach();
+    let v = ((v * s.beta2)? + (g.sqr()? * (1.0 - s.beta2))?)?.detach();
+    let mhat = (&m / s.bc1)?;
+    let denom = ((&v / s.bc2)?.sqrt()? + s.eps)?;
+    let decayed = (var.as_tensor() * (1.0 - s.lr * s.weight_decay))?;
+    var.set(&(decayed - (mhat / denom)? * s.lr)?)?;
+    Ok((m, v))
 }
 
 impl Optimizer {
@@ -44,6 +69,7 @@ impl Optimizer {
             v: vars.iter().map(zeros).collect::<Result<_>>()?,
             lr_scale: vec![1.0; vars.len()],
             no_decay: vec![false; vars.len()],
+            fused: true,
             vars,
         })
     }
@@ -111,19 +137,31 @@ impl Optimizer {
             } else {
                 self.weight_decay
             };
-            let g = (g.detach() * scale)?;
-            let theta = var.as_tensor();
             match self.kind {
                 OptimizerKind::AdamW => {
-                    // Detached: otherwise each moment keeps the previous step's graph alive.
-                    self.m[i] = ((&self.m[i] * BETA1)? + (&g * (1.0 - BETA1))?)?.detach();
-                    self.v[i] = ((&self.v[i] * BETA2)? + (g.sqr()? * (1.0 - BETA2))?)?.detach();
-                    let mhat = (&self.m[i] / bc1)?;
-                    let denom = ((&self.v[i] / bc2)?.sqrt()? + EPS)?;
-                    let decayed = (theta * (1.0 - lr * weight_decay))?;
-                    var.set(&(decayed - (mhat / denom)? * lr)?)?;
+                    let step = adamw_cpu::Step {
+                        scale,
+                        beta1: BETA1,
+                        beta2: BETA2,
+                        bc1,
+                        bc2,
+                        eps: EPS,
+                        lr,
+                        weight_decay,
+                    };
+                    let (m, v) = (&self.m[i], &self.v[i]);
+                    let (m, v) = match self.fused {
+                        true => match adamw_cpu::update(var, g, m, v, &step)? {
+                            Some(mv) => mv,
+                            None => adamw_ops(var, g, m, v, &step)?,
+                        },
+                        false => adamw_ops(var, g, m, v, &step)?,
+                    };
+                    (self.m[i], self.v[i]) = (m, v);
                 }
                 OptimizerKind::Sgd => {
+                    let g = (g.detach() * scale)?;
+                    let theta = var.as_tensor();
                     let g = if weight_decay > 0.0 {
                         (g + (theta * weight_decay)?)?
                     } else {
@@ -263,5 +301,71 @@ mod tests {
                 assert!((g - w).abs() < 1e-6, "exempt {exempt}: {after:?}");
             }
         }
+    }
+
+    #[test]
+    fn the_single_pass_adamw_gives_the_tensor_ops_bits() {
+        // One variable larger than a block, read through a transposed gradient, one small one
+        // spared decay; five steps with clipping scales, so moments and bias corrections move.
+        let run = |fused: bool| -> Vec<Vec<u32>> {
+            let dev = Device::Cpu;
+            let wave = |n: usize, k: f32| -> Vec<f32> {
+                (0..n).map(|i| ((i as f32) * k).sin() * 0.5).collect()
+            };
+            let big = Var::from_vec(wave(300 * 200, 0.37), (300, 200), &dev).unwrap();
+            let small = Var::from_vec(wave(7, 1.3), 7, &dev).unwrap();
+            let mut opt = Optimizer::new(
+                OptimizerKind::AdamW,
+                0.01,
+                0.0,
+                vec![("w".into(), big.clone()), ("b.bias".into(), small.clone())],
+            )
+            .unwrap();
+            opt.exempt_biases_and_norms();
+            opt.fused = fused;
+            let x = Tensor::from_vec(wave(200 * 300, 0.11), (200, 300), &dev).unwrap();
+            for step in 0..5 {
+                let y = big
+                    .as_tensor()
+                    .t()
+                    .unwrap()
+                    .matmul(&big.as_tensor().t().unwrap().t().unwrap())
+                    .unwrap();
+                let loss = ((y * &x
+                    .t()
+                    .unwrap()
+                    .matmul(&x)
+                    .unwrap()
+                    .narrow(0, 0, 200)
+                    .unwrap()
+                    .narrow(1, 0, 200)
+                    .unwrap())
+                    .unwrap()
+                    .sum_all()
+                    .unwrap()
+                    + small.as_tensor().sqr().unwrap().sum_all().unwrap())
+                .unwrap();
+                let grads = loss.backward().unwrap();
+                opt.step_dense(&grads, 1e-3, 1.0 / (1.0 + step as f64))
+                    .unwrap();
+            }
+            let bits = |t: &Tensor| -> Vec<u32> {
+                t.flatten_all()
+                    .unwrap()
+                    .to_vec1::<f32>()
+                    .unwrap()
+                    .iter()
+                    .map(|f| f.to_bits())
+                    .collect()
+            };
+            vec![
+                bits(big.as_tensor()),
+                bits(small.as_tensor()),
+                bits(&opt.m[0]),
+                bits(&opt.v[0]),
+                bits(&opt.v[1]),
+            ]
+        };
+        assert_eq!(run(true), run(false));
     }
 }
