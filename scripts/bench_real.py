@@ -78,7 +78,7 @@ SUITES = {
                      "ft": {"epoch": 25, "lr": 0.5}},
     "plv-stance": {"task": "stance", "config": "plv-stance-{kind}.toml", "kinds": ["bow", "cnn", "transformer"],
                    "ft": {"epoch": 25, "lr": 0.5}},
-    "sst2": {"task": "sentiment", "config": "sst2-{kind}.toml", "kinds": ["bow", "minilm", "minilm-finetune"], "ft": {"epoch": 5, "lr": 0.1}},
+    "sst2": {"task": "sentiment", "config": "sst2-{kind}.toml", "kinds": ["bow", "minilm", "minilm-finetune", "minilm-finetune-all"], "ft": {"epoch": 5, "lr": 0.1}},
     "newsmtsc": {"task": "sentiment", "config": "newsmtsc-{kind}.toml", "kinds": ["bow"],
                  "ft": {"epoch": 25, "lr": 0.5}},
     "kil-quadclass": {"task": "quad", "config": "kil-quadclass-{kind}.toml", "kinds": ["bow"],

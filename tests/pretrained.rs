@@ -344,6 +344,33 @@ fn multi_sample_dropout_changes_what_is_learned_reproducibly_and_one_sample_is_p
 }
 
 #[test]
+fn encoder_dropout_changes_what_finetuning_learns_reproducibly_and_zero_is_no_dropout() {
+    let encoder = encoder_or_skip!();
+    let dir = tempfile::tempdir().unwrap();
+    corpus(dir.path());
+    let run = |extra: &[&str]| {
+        let mut sets = FINETUNE_4_STEPS.to_vec();
+        sets.extend_from_slice(extra);
+        train(config(dir.path(), &encoder, &sets), &quiet())
+            .unwrap()
+            .weights_sha256
+    };
+    let none = run(&[]);
+    assert_eq!(run(&["model.encoder_dropout=0.0"]), none);
+    let dropped = run(&["model.encoder_dropout=0.1"]);
+    assert_ne!(
+        dropped, none,
+        "dropout in the tuned layer should train other weights"
+    );
+    assert_eq!(run(&["model.encoder_dropout=0.1"]), dropped);
+    let fast = run(&["model.encoder_dropout=0.1", r#"model.kernels="fast""#]);
+    assert_eq!(
+        run(&["model.encoder_dropout=0.1", r#"model.kernels="fast""#]),
+        fast
+    );
+}
+
+#[test]
 fn finetuning_is_reproducible_and_saves_only_the_tuned_layers() {
     let encoder = encoder_or_skip!();
     let dir = tempfile::tempdir().unwrap();

@@ -109,10 +109,12 @@ const LINEAR_TFIDF: [&str; 8] = [
     "train.weight_decay=0.05",
 ];
 
-/// Each architecture, plus bow's linear TF-IDF mode, with the overrides that select it.
+/// Each architecture, plus bow's linear TF-IDF mode and cnn on length-grouped batches, with
+/// the overrides that select them.
 fn variants() -> Vec<(&'static str, Vec<&'static str>)> {
     let mut v: Vec<(&str, Vec<&str>)> = KINDS.iter().map(|k| (*k, vec![])).collect();
     v.push(("bow", LINEAR_TFIDF.to_vec()));
+    v.push(("cnn", vec!["train.group_by_length=true"]));
     v
 }
 
@@ -508,4 +510,18 @@ fn balanced_sampling_is_reproducible_and_trains_differently_from_shuffling() {
     let balanced = ["train.sampling=\"balanced\""];
     assert_eq!(run(&balanced), run(&balanced));
     assert_ne!(run(&balanced), run(&[]));
+}
+
+#[test]
+fn batches_grouped_by_length_train_differently_from_shuffled_ones() {
+    let run = |extra: &[&str]| {
+        let dir = tempfile::tempdir().unwrap();
+        corpus(dir.path());
+        let mut all = vec!["train.epochs=2"];
+        all.extend_from_slice(extra);
+        train(config(dir.path(), "cnn", &all), &quiet())
+            .unwrap()
+            .weights_sha256
+    };
+    assert_ne!(run(&["train.group_by_length=true"]), run(&[]));
 }

@@ -144,6 +144,10 @@ fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
 impl Default for SplitConfig {
     fn default() -> Self {
         SplitConfig {
@@ -253,6 +257,9 @@ pub struct ModelConfig {
     /// `pretrained`: dropout masks per example in training, whose logits are averaged
     /// (multi-sample dropout); 1 = plain dropout.
     pub dropout_samples: usize,
+    /// `pretrained`, fine-tuned: dropout inside the tuned layers (attention probabilities and
+    /// both residual branches, as BERT trains); 0 = none.
+    pub encoder_dropout: f32,
     /// `bow`: one table column per label and no head matrix (a linear model over the bag).
     pub linear: bool,
     /// `bow`: probability of dropping each bag entry in training.
@@ -283,6 +290,7 @@ impl Default for ModelConfig {
             pool_layers: 1,
             kernels: Kernels::Exact,
             dropout_samples: 1,
+            encoder_dropout: 0.0,
             linear: false,
             ngram_dropout: 0.0,
             bias_lr: 0.01,
@@ -332,6 +340,10 @@ pub struct TrainConfig {
     pub device: Device,
     pub thresholds: ThresholdTuning,
     pub sampling: Sampling,
+    /// Batches of rows of similar length, so sequence models pad (and compute) little.
+    /// Left out of the saved config when off, so older runs keep their config hash.
+    #[serde(skip_serializing_if = "is_false")]
+    pub group_by_length: bool,
     pub threshold_precision: f64,
     pub fraction: f64,
     /// Weight averaging: from this epoch (1-based) on, the weights at every evaluation are
@@ -365,6 +377,7 @@ impl Default for TrainConfig {
             device: Device::Cpu,
             thresholds: ThresholdTuning::None,
             sampling: Sampling::Shuffle,
+            group_by_length: false,
             threshold_precision: 0.9,
             fraction: 1.0,
             average_from: 0,

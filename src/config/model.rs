@@ -65,10 +65,17 @@ pub struct PretrainedSection {
     /// Dropout masks per example in training, logits averaged (multi-sample dropout).
     #[serde(skip_serializing_if = "is_one")]
     pub dropout_samples: usize,
+    /// Dropout inside the fine-tuned layers (0 = none).
+    #[serde(skip_serializing_if = "is_zero_f32")]
+    pub encoder_dropout: f32,
 }
 
 fn is_one(n: &usize) -> bool {
     *n == 1
+}
+
+fn is_zero_f32(x: &f32) -> bool {
+    *x == 0.0
 }
 
 fn is_exact(k: &super::Kernels) -> bool {
@@ -130,7 +137,8 @@ section_defaults!(
         kernels,
         hidden,
         dropout,
-        dropout_samples
+        dropout_samples,
+        encoder_dropout
     }
 );
 
@@ -167,6 +175,7 @@ const KINDS: [(&str, &[&str]); 4] = [
             "hidden",
             "dropout",
             "dropout_samples",
+            "encoder_dropout",
         ],
     ),
 ];
@@ -216,6 +225,7 @@ impl From<ModelSection> for ModelConfig {
                 hidden: p.hidden,
                 dropout: p.dropout,
                 dropout_samples: p.dropout_samples,
+                encoder_dropout: p.encoder_dropout,
                 ..d
             },
         }
@@ -261,6 +271,7 @@ impl ModelConfig {
                 hidden: m.hidden,
                 dropout: m.dropout,
                 dropout_samples: m.dropout_samples,
+                encoder_dropout: m.encoder_dropout,
             }),
             _ => return None,
         })

@@ -43,6 +43,21 @@ impl Config {
                 "expected at least 1 (1 = one dropout mask, as usual)".into(),
             ));
         }
+        if !(0.0..1.0).contains(&m.encoder_dropout) {
+            return Err(err(
+                "model.encoder_dropout",
+                format!(
+                    "expected a probability in [0, 1), got {}",
+                    m.encoder_dropout
+                ),
+            ));
+        }
+        if mode == EncoderMode::Frozen && m.encoder_dropout > 0.0 {
+            return Err(err(
+                "model.encoder_dropout",
+                "drops inside tuned layers; with mode = \"frozen\" nothing is tuned (use model.dropout for the heads)".into(),
+            ));
+        }
         let t = &self.train;
         if mode == EncoderMode::Finetune && !(t.encoder_lr.is_finite() && t.encoder_lr > 0.0) {
             return Err(err(
@@ -69,6 +84,7 @@ impl Config {
             cache_dir,
             pool_layers: m.pool_layers,
             kernels: m.kernels,
+            encoder_dropout: m.encoder_dropout,
         })
     }
 }

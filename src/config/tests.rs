@@ -90,6 +90,16 @@ fn every_validation_error_names_its_key_and_expectation() {
             "at least 1",
         ),
         (
+            "[model]\nkind = \"pretrained\"\npath = \"enc\"\nmode = \"finetune\"\nencoder_dropout = 1.0\n",
+            "model.encoder_dropout",
+            "[0, 1)",
+        ),
+        (
+            "[model]\nkind = \"pretrained\"\npath = \"enc\"\nencoder_dropout = 0.1\n",
+            "model.encoder_dropout",
+            "frozen",
+        ),
+        (
             "[model]\nkind = \"pretrained\"\npath = \"enc\"\npool_layers = 0\n",
             "model.pool_layers",
             "at least 1",

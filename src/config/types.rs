@@ -195,6 +195,8 @@ pub struct PretrainedSpec {
     /// The last layers whose token states are averaged before pooling (1 = the last alone).
     pub pool_layers: usize,
     pub kernels: Kernels,
+    /// Dropout inside the tuned layers in training (0 = none; always 0 when frozen).
+    pub encoder_dropout: f32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -58,9 +58,15 @@ pub fn run(mut ctx: Ctx, mut st: LoopState, opts: &TrainOptions) -> Result<Train
     let mut best: Option<Best> = None;
     let mut best_at = usize::MAX;
     let classes = super::order::sampling_classes(&ctx);
+    let lengths: Option<Vec<usize>> = t
+        .group_by_length
+        .then(|| ctx.train_feats.iter().map(|f| f.word_ids.len()).collect());
 
     while st.step < total && !stop_early {
-        let order = super::order::epoch_order(seed, st.epoch, n, classes.as_deref());
+        let mut order = super::order::epoch_order(seed, st.epoch, n, classes.as_deref());
+        if let Some(lengths) = &lengths {
+            order = super::order::group_by_length(order, lengths, bs, seed, st.epoch);
+        }
         progress.start(&format!("epoch {}", st.epoch + 1), steps_per_epoch as u64);
         let (mut loss_sum, mut loss_n) = (0f64, 0usize);
         while st.pos < steps_per_epoch && st.step < total {

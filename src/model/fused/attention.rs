@@ -7,7 +7,7 @@
 //! added, then the softmax runs as `Softmax` does; the gradient is `SoftmaxGrad`'s, times the
 //! scale, as `affine`'s backward multiplies it.
 
-use super::{by_rows, fused, slice, softmax_rows, SoftmaxGrad};
+use super::{by_rows, fused, last_dim, slice, softmax_rows, SoftmaxGrad};
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor, D};
 
 /// `softmax(x · scale + mask)` over the last dimension. `x`: `[B, .., T]`; `mask`: one additive
@@ -42,7 +42,7 @@ impl CustomOp2 for MaskedSoftmax {
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let (x, mask) = (slice(s1, l1)?, slice(s2, l2)?);
-        let t = l1.shape().dims().last().copied().unwrap_or(1).max(1);
+        let t = last_dim(l1);
         let batch = l1.shape().dims().first().copied().unwrap_or(1).max(1);
         if mask.len() != batch * t || x.len() % (batch * t) != 0 {
             candle_core::bail!(

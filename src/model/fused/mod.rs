@@ -71,6 +71,11 @@ struct SoftmaxGrad {
     scale: f32,
 }
 
+/// The width of a row: the last dimension (at least 1, so `chunks` never sees 0).
+fn last_dim(layout: &Layout) -> usize {
+    layout.shape().dims().last().copied().unwrap_or(1).max(1)
+}
+
 fn slice<'a>(storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]> {
     let CpuStorage::F32(all) = storage else {
         candle_core::bail!("fused op: f32 storage expected")
@@ -273,7 +278,7 @@ impl CustomOp1 for SumRows {
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
         let g = slice(storage, layout)?;
-        let h = layout.shape().dims().last().copied().unwrap_or(1).max(1);
+        let h = last_dim(layout);
         let mut out = vec![0f32; h];
         for row in g.chunks(h) {
             for (o, &v) in out.iter_mut().zip(row) {
@@ -291,7 +296,7 @@ impl CustomOp1 for Softmax {
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
         let x = slice(storage, layout)?;
-        let h = layout.shape().dims().last().copied().unwrap_or(1).max(1);
+        let h = last_dim(layout);
         let mut out = vec![0f32; x.len()];
         by_rows(&mut out, h, |first, o| {
             for (r, orow) in o.chunks_mut(h).enumerate() {
@@ -323,7 +328,7 @@ impl CustomOp2 for SoftmaxGrad {
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let (y, g) = (slice(s1, l1)?, slice(s2, l2)?);
-        let h = l1.shape().dims().last().copied().unwrap_or(1).max(1);
+        let h = last_dim(l1);
         if g.len() != y.len() {
             candle_core::bail!("softmax grad: {:?} against {:?}", l1.shape(), l2.shape())
         }

@@ -15,6 +15,7 @@
 //! calibration pass (`run` with a `Probe`) has measured each one's input channels.
 
 use crate::config::Kernels;
+use crate::model::dropout;
 use crate::model::fused;
 use crate::model::gelu::gelu_erf;
 use crate::model::int8::QLinear;
@@ -100,6 +101,24 @@ impl Probe {
     }
 }
 
+/// Dropout inside a tuned layer for one training step: rate, the step's seed, and a salt
+/// that keeps this layer's masks apart from every other layer's and the heads'.
+#[derive(Clone, Copy)]
+pub struct LayerDrop {
+    pub p: f32,
+    pub seed: u64,
+    pub salt: u64,
+}
+
+impl LayerDrop {
+    fn apply(drop: Option<LayerDrop>, x: Tensor, site: u64) -> Result<Tensor> {
+        match drop {
+            Some(d) => dropout(&x, d.p, Some(d.seed), d.salt + site),
+            None => Ok(x),
+        }
+    }
+}
+
 pub struct TunedLayer {
     query: Dense,
     key: Dense,
@@ -141,12 +160,20 @@ impl TunedLayer {
 
     /// `x`: `[B, T, H]`; `mask`: additive `[B, 1, 1, T]` (0 for tokens, very negative for
     /// padding), as candle-transformers builds it.
-    pub fn forward(&self, x: &Tensor, mask: &Tensor) -> Result<Tensor> {
-        self.run(x, mask, None)
+    /// `drop`: dropout in training, on the attention probabilities and both residual
+    /// branches (where BERT applies it).
+    pub fn forward(&self, x: &Tensor, mask: &Tensor, drop: Option<LayerDrop>) -> Result<Tensor> {
+        self.run(x, mask, None, drop)
     }
 
     /// `forward`, recording each dense layer's input ranges in `probe` when given.
-    pub fn run(&self, x: &Tensor, mask: &Tensor, mut probe: Option<&mut Probe>) -> Result<Tensor> {
+    pub fn run(
+        &self,
+        x: &Tensor,
+        mask: &Tensor,
+        mut probe: Option<&mut Probe>,
+        drop: Option<LayerDrop>,
+    ) -> Result<Tensor> {
         let mut see = |at: usize, t: &Tensor| match probe.as_deref_mut() {
             Some(p) => p.see(at, t),
             None => Ok(()),
@@ -172,17 +199,17 @@ impl TunedLayer {
             }
             _ => candle_nn::ops::softmax(&(scores * scale)?.broadcast_add(mask)?, D::Minus1)?,
         };
+        let probs = LayerDrop::apply(drop, probs, 0)?;
         let ctx = probs
             .matmul(&v)?
             .transpose(1, 2)?
             .contiguous()?
             .reshape((b, t, h))?;
         see(1, &ctx)?;
-        let attn = self.attn_norm.forward(
-            &(self.attn_out.forward(&ctx, trained)? + x)?,
-            self.frozen,
-            self.kernels,
-        )?;
+        let attn_out = LayerDrop::apply(drop, self.attn_out.forward(&ctx, trained)?, 1)?;
+        let attn = self
+            .attn_norm
+            .forward(&(attn_out + x)?, self.frozen, self.kernels)?;
         see(2, &attn)?;
         let inner = self.intermediate.forward(&attn, trained)?;
         let inner = match self.act {
@@ -192,11 +219,14 @@ impl TunedLayer {
             HiddenAct::Relu => inner.relu()?,
         };
         see(3, &inner)?;
-        self.out_norm.forward(
-            &(self.output.forward(&inner, trained)? + attn)?,
-            self.frozen,
-            self.kernels,
-        )
+        let out = LayerDrop::apply(drop, self.output.forward(&inner, trained)?, 2)?;
+        self.out_norm
+            .forward(&(out + attn)?, self.frozen, self.kernels)
+    }
+
+    /// Whether this layer's weights train (not a frozen constant).
+    pub fn trains(&self) -> bool {
+        !self.frozen
     }
 
     /// Replace the dense layers with int8 ones, smoothed by the ranges `probe` measured.

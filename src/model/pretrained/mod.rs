@@ -23,7 +23,7 @@ use crate::text::Features;
 use candle_core::{DType, Device, Module, Tensor, Var, D};
 use candle_nn::{Linear, VarBuilder, VarMap};
 use candle_transformers::models::bert::BertModel;
-use layer::TunedLayer;
+use layer::{LayerDrop, TunedLayer};
 
 /// Name prefix of the encoder weights that train (and so are saved) in `finetune` mode.
 pub const TUNED_PREFIX: &str = "encoder.";
@@ -47,6 +47,8 @@ pub struct Pretrained {
     dropout: f32,
     /// Masks per example in training, logits averaged (multi-sample dropout).
     dropout_samples: usize,
+    /// Dropout inside the tuned layers in training.
+    encoder_dropout: f32,
     hidden_size: usize,
     mode: EncoderMode,
     varmap: VarMap,
@@ -158,6 +160,7 @@ impl Pretrained {
             normalize: spec.normalize,
             dropout: cfg.dropout,
             dropout_samples: cfg.dropout_samples.max(1),
+            encoder_dropout: spec.encoder_dropout,
             hidden_size: h,
             mode: spec.mode,
             varmap,
@@ -177,7 +180,7 @@ impl Pretrained {
         let mut probes = Vec::with_capacity(self.top.len());
         for l in &self.top {
             let mut probe = layer::Probe::default();
-            h = l.run(&h, &additive, Some(&mut probe))?;
+            h = l.run(&h, &additive, Some(&mut probe), None)?;
             probes.push(probe);
         }
         for (l, p) in self.top.iter_mut().zip(&probes) {
@@ -196,13 +199,31 @@ impl Pretrained {
 
     /// Pooled sentence embeddings `[B, H]` for padded ids and mask (`[B, T]`).
     pub fn embed(&self, ids: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
+        self.embed_t(ids, mask, None)
+    }
+
+    /// `embed`, with `model.encoder_dropout` in the tuned layers when `seed` is given
+    /// (a training step's dropout seed).
+    fn embed_t(
+        &self,
+        ids: &Tensor,
+        mask: &Tensor,
+        seed: Option<u64>,
+    ) -> candle_core::Result<Tensor> {
         let types = ids.zeros_like()?;
         let mut h = self.bottom.forward(ids, &types, Some(mask))?;
         let mut states = vec![h.clone()];
+        let seed = seed.filter(|_| self.encoder_dropout > 0.0);
         if !self.top.is_empty() {
             let additive = additive_mask(mask)?;
-            for l in &self.top {
-                h = l.forward(&h, &additive)?;
+            for (i, l) in self.top.iter().enumerate() {
+                // Frozen layers are constants: only tuned ones drop, as they trained.
+                let drop = seed.filter(|_| l.trains()).map(|seed| LayerDrop {
+                    p: self.encoder_dropout,
+                    seed,
+                    salt: ENCODER_DROPOUT_SALT + 16 * i as u64,
+                });
+                h = l.forward(&h, &additive, drop)?;
                 if self.pool_layers > 1 {
                     states.push(h.clone());
                 }
@@ -238,6 +259,10 @@ impl Pretrained {
         }
     }
 }
+
+/// Salts of the tuned layers' dropout masks: far above the heads' (1, 2 + task, plus 1000
+/// per multi-sample), so no layer shares a mask with a head.
+const ENCODER_DROPOUT_SALT: u64 = 1 << 32;
 
 /// The additive mask candle-transformers uses: 0 for tokens, f32::MIN for padding.
 fn additive_mask(mask: &Tensor) -> candle_core::Result<Tensor> {
@@ -283,8 +308,11 @@ impl Classifier for Pretrained {
     }
 
     fn forward_t(&self, batch: &Batch, train: bool) -> candle_core::Result<Vec<Tensor>> {
-        let pooled = self.represent(batch)?;
         let seed = batch.dropout_seed.filter(|_| train);
+        let pooled = match (&batch.input, seed) {
+            (Input::Sequence { ids, mask }, Some(_)) => self.embed_t(ids, mask, seed)?,
+            _ => self.represent(batch)?,
+        };
         let samples = if seed.is_some() && self.dropout > 0.0 {
             self.dropout_samples
         } else {
