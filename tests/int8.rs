@@ -4,6 +4,7 @@
 use stancekit::train::train;
 use std::fs;
 use std::path::Path;
+use std::process::Output;
 
 mod common;
 
@@ -28,10 +29,10 @@ fn texts(dir: &Path) -> std::path::PathBuf {
     file
 }
 
-fn classify(model: &Path, input: &Path, output: &Path, extra: &[&str]) -> Vec<String> {
+/// `stancekit classify -m MODEL -i INPUT -o OUTPUT EXTRA..` through the real binary.
+fn run_classify(model: &Path, input: &Path, output: &Path, extra: &[&str]) -> Output {
     let mut args = vec![
         "classify",
-        "-q",
         "-m",
         model.to_str().unwrap(),
         "-i",
@@ -40,7 +41,12 @@ fn classify(model: &Path, input: &Path, output: &Path, extra: &[&str]) -> Vec<St
         output.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
-    let out = common::stancekit(&args);
+    common::stancekit(&args)
+}
+
+/// The stance labels `classify` writes; it must succeed.
+fn classify(model: &Path, input: &Path, output: &Path, extra: &[&str]) -> Vec<String> {
+    let out = run_classify(model, input, output, &[&["-q"], extra].concat());
     assert!(out.status.success(), "{}", common::text(&out.stderr));
     common::column(&common::read(output), "stance")
         .into_iter()
@@ -119,17 +125,7 @@ fn int8_on_a_model_without_an_encoder_is_refused_with_exit_code_2() {
     let input = dir.path().join("in.csv");
     fs::write(&input, "text\nThe council condemned the coup.\n").unwrap();
     let output = dir.path().join("out.csv");
-    let out = common::stancekit(&[
-        "classify",
-        "-m",
-        model.to_str().unwrap(),
-        "-i",
-        input.to_str().unwrap(),
-        "-o",
-        output.to_str().unwrap(),
-        "--quantize",
-        "int8",
-    ]);
+    let out = run_classify(&model, &input, &output, &["--quantize", "int8"]);
     assert_eq!(out.status.code(), Some(2), "{}", common::text(&out.stderr));
     assert!(common::text(&out.stderr).contains("no int8 path"));
     assert!(!output.exists());
