@@ -324,17 +324,26 @@ fn fast_kernels_are_cached_apart_stored_with_the_model_and_reproducible() {
     );
 }
 
+/// The weights' sha256 after training on `dir`'s corpus with `base` then `extra` settings.
+fn weights_after(dir: &Path, encoder: &Path, base: &[&str], extra: &[&str]) -> String {
+    let sets: Vec<&str> = base.iter().chain(extra).copied().collect();
+    train(config(dir, encoder, &sets), &quiet())
+        .unwrap()
+        .weights_sha256
+}
+
 #[test]
 fn multi_sample_dropout_changes_what_is_learned_reproducibly_and_one_sample_is_plain_dropout() {
     let encoder = encoder_or_skip!();
     let dir = tempfile::tempdir().unwrap();
     corpus(dir.path());
     let run = |extra: &[&str]| {
-        let mut set = vec!["model.dropout=0.3", "model.hidden=16"];
-        set.extend_from_slice(extra);
-        train(config(dir.path(), &encoder, &set), &quiet())
-            .unwrap()
-            .weights_sha256
+        weights_after(
+            dir.path(),
+            &encoder,
+            &["model.dropout=0.3", "model.hidden=16"],
+            extra,
+        )
     };
     let plain = run(&[]);
     assert_eq!(run(&["model.dropout_samples=1"]), plain);
@@ -348,13 +357,7 @@ fn encoder_dropout_changes_what_finetuning_learns_reproducibly_and_zero_is_no_dr
     let encoder = encoder_or_skip!();
     let dir = tempfile::tempdir().unwrap();
     corpus(dir.path());
-    let run = |extra: &[&str]| {
-        let mut sets = FINETUNE_4_STEPS.to_vec();
-        sets.extend_from_slice(extra);
-        train(config(dir.path(), &encoder, &sets), &quiet())
-            .unwrap()
-            .weights_sha256
-    };
+    let run = |extra: &[&str]| weights_after(dir.path(), &encoder, &FINETUNE_4_STEPS, extra);
     let none = run(&[]);
     assert_eq!(run(&["model.encoder_dropout=0.0"]), none);
     let dropped = run(&["model.encoder_dropout=0.1"]);
