@@ -266,6 +266,9 @@ pub struct ModelConfig {
     pub ngram_dropout: f32,
     /// `bow`, linear: the biases' learning rate, as a factor on `train.lr`.
     pub bias_lr: f32,
+    /// `cnn`: a local encoder folder whose vectors of the vocabulary's words start the word
+    /// table (absolute after validation); empty = a seeded random start.
+    pub vectors: String,
 }
 
 impl Default for ModelConfig {
@@ -294,6 +297,7 @@ impl Default for ModelConfig {
             linear: false,
             ngram_dropout: 0.0,
             bias_lr: 0.01,
+            vectors: String::new(),
         }
     }
 }

@@ -31,6 +31,9 @@ pub struct CnnSection {
     pub dropout: f32,
     pub filters: usize,
     pub kernel_sizes: Vec<usize>,
+    /// A local encoder folder whose word vectors start the word table; empty = none.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub vectors: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -116,7 +119,8 @@ section_defaults!(
         dim,
         dropout,
         filters,
-        kernel_sizes
+        kernel_sizes,
+        vectors
     },
     TransformerSection {
         dim,
@@ -155,7 +159,10 @@ const KINDS: [(&str, &[&str]); 4] = [
             "bias_lr",
         ],
     ),
-    ("cnn", &["dim", "dropout", "filters", "kernel_sizes"]),
+    (
+        "cnn",
+        &["dim", "dropout", "filters", "kernel_sizes", "vectors"],
+    ),
     (
         "transformer",
         &["dim", "dropout", "layers", "heads", "ff_dim"],
@@ -200,6 +207,7 @@ impl From<ModelSection> for ModelConfig {
                 dropout: c.dropout,
                 filters: c.filters,
                 kernel_sizes: c.kernel_sizes,
+                vectors: c.vectors,
                 ..d
             },
             ModelSection::Transformer(t) => ModelConfig {
@@ -250,6 +258,7 @@ impl ModelConfig {
                 dropout: m.dropout,
                 filters: m.filters,
                 kernel_sizes: m.kernel_sizes,
+                vectors: m.vectors,
             }),
             "transformer" => ModelSection::Transformer(TransformerSection {
                 dim: m.dim,

@@ -65,6 +65,11 @@ impl Config {
 
         // [model]
         let model = validate_model(&self.model, &err)?;
+        if !self.model.vectors.is_empty() {
+            self.model.vectors = resolve(Path::new(&self.model.vectors))
+                .display()
+                .to_string();
+        }
 
         let pretrained = if model == ModelKind::Pretrained {
             let spec = self.pretrained_spec(&resolve, &err)?;

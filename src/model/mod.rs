@@ -28,6 +28,7 @@ pub mod int8;
 pub mod pretrained;
 mod sparse;
 mod transformer;
+pub mod vectors;
 
 pub use bow::Bow;
 pub use cnn::Cnn;

@@ -321,6 +321,17 @@ fn build_ctx(cfg: LoadedConfig, quiet: bool) -> Result<Ctx> {
         },
         &device,
     )?;
+    if !v.raw.model.vectors.is_empty() {
+        // A resumed run overwrites the table with its saved weights right after.
+        model::vectors::apply(
+            model.as_ref(),
+            &pipeline,
+            Path::new(&v.raw.model.vectors),
+            &v.config_path,
+            &device,
+            quiet,
+        )?;
+    }
     if let (Some(spec), Some(enc)) = (&v.pretrained, &encoder) {
         if let Some(p) = model
             .sentence_encoder()

@@ -1,0 +1,167 @@
+//! `model.vectors`: a `cnn` whose word table starts at a pretrained encoder's vector of each
+//! word, on the real all-MiniLM-L6-v2 (found as in `tests/pretrained.rs`; SKIP without it).
+
+use stancekit::config::{parse_config, LoadedConfig};
+use stancekit::model::{build, pad_ids, vectors, ModelSpec};
+use stancekit::text::{Features, TextPipeline};
+use stancekit::train::train;
+use std::path::Path;
+
+mod common;
+
+use common::encoder::{corpus, quiet};
+
+/// A small `cnn` over `train.csv` and `dev.csv` in `dir`, its table started from `vectors`
+/// when given.
+fn cnn_config(dir: &Path, vectors: Option<&Path>, extra: &[&str]) -> LoadedConfig {
+    let line = vectors.map_or(String::new(), |p| format!("vectors = \"{}\"", p.display()));
+    let text = format!(
+        r#"
+[run]
+name = "cnn"
+seed = 5
+output_dir = "runs"
+[data]
+train = "train.csv"
+dev = "dev.csv"
+[[tasks]]
+name = "stance"
+labels = ["condemnation", "cooperation", "invitation", "other"]
+[model]
+kind = "cnn"
+dim = 384
+filters = 8
+kernel_sizes = [2, 3]
+dropout = 0.2
+{line}
+[train]
+epochs = 2
+batch_size = 8
+lr = 0.003
+threads = 2
+"#
+    );
+    let overrides: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+    parse_config(&text, &dir.join("run.toml"), &overrides).unwrap()
+}
+
+fn train_texts(dir: &Path) -> Vec<String> {
+    let table = common::read(&dir.join("train.csv"));
+    common::column(&table, "text")
+        .into_iter()
+        .flatten()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn each_word_row_starts_at_the_encoders_vector_of_the_word_alone() {
+    let encoder = encoder_or_skip!();
+    let dir = tempfile::tempdir().unwrap();
+    corpus(dir.path());
+    let cfg = cnn_config(dir.path(), Some(&encoder), &[]);
+    let texts = train_texts(dir.path());
+    let pipeline = TextPipeline::fit(&cfg.valid.raw.text, texts.iter().map(String::as_str));
+    let device = candle_core::Device::Cpu;
+    let spec = |config, pipeline| ModelSpec {
+        kind: cfg.valid.model,
+        config,
+        pipeline,
+        encoder: None,
+        heads: &[4],
+        seed: 1,
+    };
+    let model = build(&spec(&cfg.valid.raw.model, &pipeline), &device).unwrap();
+    let table = |m: &dyn stancekit::model::Classifier| -> Vec<Vec<f32>> {
+        let vars = stancekit::model::sorted_vars(m.varmap());
+        let (_, t) = vars.iter().find(|(n, _)| n == vectors::TABLE).unwrap();
+        t.to_vec2().unwrap()
+    };
+    let seeded = table(model.as_ref());
+    vectors::apply(
+        model.as_ref(),
+        &pipeline,
+        &encoder,
+        &dir.path().join("run.toml"),
+        &device,
+        true,
+    )
+    .unwrap();
+    let started = table(model.as_ref());
+    assert_eq!(
+        started[..2],
+        seeded[..2],
+        "padding and unknown keep the seed"
+    );
+
+    // The reference: the frozen encoder's pooled, normalised vector of each word alone.
+    let frozen = common::encoder::config(dir.path(), &encoder, &["model.max_seq_len=16"]);
+    let fspec = frozen.valid.pretrained.clone().unwrap();
+    let enc = stancekit::model::LoadedEncoder::load(&fspec.path, &fspec, &device).unwrap();
+    // The most frequent word, one from the middle and the rarest.
+    let n = pipeline.words.len();
+    let rows = [2, 2 + n / 2, 1 + n];
+    let words: Vec<&str> = rows
+        .iter()
+        .map(|r| pipeline.words[r - 2].as_str())
+        .collect();
+    let feats: Vec<Features> = words.iter().map(|w| enc.tokenizer.features(w)).collect();
+    let refs: Vec<&Features> = feats.iter().collect();
+    let epipe = TextPipeline::for_encoder(frozen.valid.raw.text.clone(), enc.tokenizer.clone());
+    let fmodel = build(
+        &ModelSpec {
+            kind: frozen.valid.model,
+            encoder: Some((&fspec, &enc)),
+            ..spec(&frozen.valid.raw.model, &epipe)
+        },
+        &device,
+    )
+    .unwrap();
+    let (ids, mask, _) = pad_ids(&refs, 1, &device).unwrap();
+    let want: Vec<Vec<f32>> = fmodel
+        .sentence_encoder()
+        .unwrap()
+        .embed(&ids, &mask)
+        .unwrap()
+        .to_vec2()
+        .unwrap();
+    let scale = 0.1 * 384f32.sqrt();
+    for ((word, row), want) in words.iter().zip(rows).zip(want) {
+        let worst = started[row]
+            .iter()
+            .zip(&want)
+            .map(|(a, b)| (a - b * scale).abs())
+            .fold(0.0, f32::max);
+        assert!(worst < 1e-5, "{word}: off by {worst}");
+        assert_ne!(started[row], seeded[row]);
+    }
+}
+
+#[test]
+fn a_cnn_started_from_vectors_trains_the_same_bits_twice_and_other_bits_than_from_random() {
+    let encoder = encoder_or_skip!();
+    let dir = tempfile::tempdir().unwrap();
+    corpus(dir.path());
+    let run = |vectors: Option<&Path>| {
+        train(cnn_config(dir.path(), vectors, &[]), &quiet())
+            .unwrap()
+            .weights_sha256
+    };
+    let from_vectors = run(Some(&encoder));
+    assert_eq!(run(Some(&encoder)), from_vectors);
+    assert_ne!(run(None), from_vectors);
+}
+
+#[test]
+fn vectors_wider_or_narrower_than_model_dim_are_refused_naming_model_dim() {
+    let encoder = encoder_or_skip!();
+    let dir = tempfile::tempdir().unwrap();
+    corpus(dir.path());
+    let err = train(
+        cnn_config(dir.path(), Some(&encoder), &["model.dim=64"]),
+        &quiet(),
+    )
+    .unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("model.dim") && msg.contains("384"), "{msg}");
+}
