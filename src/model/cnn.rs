@@ -163,7 +163,10 @@ mod tests {
                             want += w[(f * dim + c) * k + i] * x[(bi * t + p + i) * dim + c];
                         }
                     }
-                    assert!((value - want).abs() < 1e-5, "[{bi},{p},{f}] {value} vs {want}");
+                    assert!(
+                        (value - want).abs() < 1e-5,
+                        "[{bi},{p},{f}] {value} vs {want}"
+                    );
                 }
             }
         }

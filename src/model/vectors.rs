@@ -95,7 +95,7 @@ fn word_vectors(dir: &Path, words: &[String], device: &Device, quiet: bool) -> R
     let feats: Vec<Features> = words.iter().map(|w| enc.tokenizer.features(w)).collect();
     let mut progress = Progress::new(quiet);
     progress.start("word vectors", feats.len() as u64);
-    let out = super::pretrained::cache::embed_all(&encoder, &feats, &mut progress)?;
+    let out = super::pretrained::cache::embed_all(&encoder, &feats, &mut progress, "words")?;
     progress.finish();
     Ok(out)
 }

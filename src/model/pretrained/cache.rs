@@ -20,11 +20,13 @@ use std::time::Instant;
 
 const TENSOR: &str = "embeddings";
 
-/// Pooled embeddings of `feats`, row-major `[N, H]`, in the order of `feats`.
+/// Pooled embeddings of `feats`, row-major `[N, H]`, in the order of `feats`; the progress
+/// line counts `unit`s ("sentences", "words").
 pub fn embed_all(
     model: &dyn SentenceEncoder,
     feats: &[Features],
     progress: &mut Progress,
+    unit: &str,
 ) -> Result<Vec<f32>> {
     let h = model.hidden_size();
     let mut out = vec![0f32; feats.len() * h];
@@ -40,7 +42,7 @@ pub fn embed_all(
         }
         let done = ((b + 1) * SEQUENCE_BATCH).min(order.len()) as u64;
         let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-9);
-        progress.update(done, total, &format!("{rate:.0} sentences/s"));
+        progress.update(done, total, &format!("{rate:.0} {unit}/s"));
     }
     Ok(out)
 }
@@ -93,7 +95,7 @@ pub fn attach(
             let mut progress = Progress::new(quiet);
             progress.start(&format!("embedding {label}"), feats.len() as u64);
             let started = Instant::now();
-            let v = embed_all(model, feats, &mut progress)?;
+            let v = embed_all(model, feats, &mut progress, "sentences")?;
             progress.finish();
             progress.line(&format!(
                 "embedded {} {label} texts in {:.1} s ({:.0} sentences/s); cached in {}",
