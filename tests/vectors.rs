@@ -11,14 +11,12 @@ mod common;
 
 use common::encoder::{corpus, quiet};
 
-/// A small `cnn` over `train.csv` and `dev.csv` in `dir`, its table started from `vectors`
-/// when given.
-fn cnn_config(dir: &Path, vectors: Option<&Path>, extra: &[&str]) -> LoadedConfig {
-    let line = vectors.map_or(String::new(), |p| format!("vectors = \"{}\"", p.display()));
+/// A run over `train.csv` and `dev.csv` in `dir` with this `[model]` body.
+fn config(dir: &Path, model: &str, extra: &[&str]) -> LoadedConfig {
     let text = format!(
         r#"
 [run]
-name = "cnn"
+name = "run"
 seed = 5
 output_dir = "runs"
 [data]
@@ -28,12 +26,7 @@ dev = "dev.csv"
 name = "stance"
 labels = ["condemnation", "cooperation", "invitation", "other"]
 [model]
-kind = "cnn"
-dim = 384
-filters = 8
-kernel_sizes = [2, 3]
-dropout = 0.2
-{line}
+{model}
 [train]
 epochs = 2
 batch_size = 8
@@ -43,6 +36,28 @@ threads = 2
     );
     let overrides: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
     parse_config(&text, &dir.join("run.toml"), &overrides).unwrap()
+}
+
+fn vectors_line(vectors: Option<&Path>) -> String {
+    vectors.map_or(String::new(), |p| format!("vectors = \"{}\"", p.display()))
+}
+
+/// A small `cnn` of the encoder's width, its table started from `vectors` when given.
+fn cnn_config(dir: &Path, vectors: Option<&Path>, extra: &[&str]) -> LoadedConfig {
+    let model = format!(
+        "kind = \"cnn\"\ndim = 384\nfilters = 8\nkernel_sizes = [2, 3]\ndropout = 0.2\n{}",
+        vectors_line(vectors)
+    );
+    config(dir, &model, extra)
+}
+
+/// A non-linear `bow` of the encoder's width, its word rows started from `vectors` when given.
+fn bow_config(dir: &Path, vectors: Option<&Path>, extra: &[&str]) -> LoadedConfig {
+    let model = format!(
+        "kind = \"bow\"\ndim = 384\nhidden = 16\n{}",
+        vectors_line(vectors)
+    );
+    config(dir, &model, extra)
 }
 
 fn train_texts(dir: &Path) -> Vec<String> {
@@ -71,17 +86,18 @@ fn each_word_row_starts_at_the_encoders_vector_of_the_word_alone() {
         heads: &[4],
         seed: 1,
     };
-    let model = build(&spec(&cfg.valid.raw.model, &pipeline), &device).unwrap();
+    let mut model = build(&spec(&cfg.valid.raw.model, &pipeline), &device).unwrap();
     let table = |m: &dyn stancekit::model::Classifier| -> Vec<Vec<f32>> {
         let vars = stancekit::model::sorted_vars(m.varmap());
-        let (_, t) = vars.iter().find(|(n, _)| n == vectors::TABLE).unwrap();
+        let (_, t) = vars.iter().find(|(n, _)| n == "embed.weight").unwrap();
         t.to_vec2().unwrap()
     };
     let seeded = table(model.as_ref());
     vectors::apply(
-        model.as_ref(),
+        model.as_mut(),
         &pipeline,
         &encoder,
+        384,
         &dir.path().join("run.toml"),
         &device,
         true,
@@ -164,4 +180,28 @@ fn vectors_wider_or_narrower_than_model_dim_are_refused_naming_model_dim() {
     .unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("model.dim") && msg.contains("384"), "{msg}");
+}
+
+#[test]
+fn a_bow_started_from_vectors_trains_the_same_bits_twice_and_other_bits_than_from_random() {
+    let encoder = encoder_or_skip!();
+    let dir = tempfile::tempdir().unwrap();
+    corpus(dir.path());
+    let run = |vectors: Option<&Path>| {
+        train(bow_config(dir.path(), vectors, &[]), &quiet())
+            .unwrap()
+            .weights_sha256
+    };
+    let from_vectors = run(Some(&encoder));
+    assert_eq!(run(Some(&encoder)), from_vectors);
+    assert_ne!(run(None), from_vectors);
+}
+
+#[test]
+fn vectors_on_a_linear_bow_are_refused_naming_model_vectors() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = "kind = \"bow\"\nlinear = true\ndim = 4\nvectors = \"enc\"";
+    let text = format!("[data]\npath = \"x.csv\"\n[[tasks]]\nname = \"s\"\nlabels = [\"a\", \"b\"]\n[model]\n{model}\n");
+    let err = parse_config(&text, &dir.path().join("run.toml"), &[]).unwrap_err();
+    assert!(err.to_string().contains("model.vectors"), "{err}");
 }

@@ -266,8 +266,8 @@ pub struct ModelConfig {
     pub ngram_dropout: f32,
     /// `bow`, linear: the biases' learning rate, as a factor on `train.lr`.
     pub bias_lr: f32,
-    /// `cnn`: a local encoder folder whose vectors of the vocabulary's words start the word
-    /// table (absolute after validation); empty = a seeded random start.
+    /// `cnn`, `bow`: a local encoder folder whose vectors of the vocabulary's words start the
+    /// word rows (absolute after validation); empty = a seeded random start.
     pub vectors: String,
 }
 

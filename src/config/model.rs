@@ -22,6 +22,9 @@ pub struct BowSection {
     pub ngram_dropout: f32,
     /// Linear mode: the biases' learning rate, as a factor on `train.lr`.
     pub bias_lr: f32,
+    /// A local encoder folder whose word vectors start the word rows; empty = none.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub vectors: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -113,7 +116,8 @@ section_defaults!(
         dropout,
         linear,
         ngram_dropout,
-        bias_lr
+        bias_lr,
+        vectors
     },
     CnnSection {
         dim,
@@ -157,6 +161,7 @@ const KINDS: [(&str, &[&str]); 4] = [
             "linear",
             "ngram_dropout",
             "bias_lr",
+            "vectors",
         ],
     ),
     (
@@ -199,6 +204,7 @@ impl From<ModelSection> for ModelConfig {
                 linear: b.linear,
                 ngram_dropout: b.ngram_dropout,
                 bias_lr: b.bias_lr,
+                vectors: b.vectors,
                 ..d
             },
             ModelSection::Cnn(c) => ModelConfig {
@@ -252,6 +258,7 @@ impl ModelConfig {
                 linear: m.linear,
                 ngram_dropout: m.ngram_dropout,
                 bias_lr: m.bias_lr,
+                vectors: m.vectors,
             }),
             "cnn" => ModelSection::Cnn(CnnSection {
                 dim: m.dim,

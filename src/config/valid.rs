@@ -381,6 +381,14 @@ fn validate_model(
                 .into(),
         ));
     }
+    if m.linear && !m.vectors.is_empty() {
+        return Err(err(
+            "model.vectors",
+            "a linear bow's table holds one column per label, not word vectors: set \
+             model.linear = false (with model.dim the encoder's width) or drop model.vectors"
+                .into(),
+        ));
+    }
     if model == ModelKind::Cnn
         && (m.kernel_sizes.is_empty() || m.kernel_sizes.contains(&0) || m.filters == 0)
     {

@@ -236,6 +236,24 @@ impl Classifier for Bow {
         self.pooled(batch, false)
     }
 
+    fn start_words(&mut self, vectors: &[f32]) -> Result<bool> {
+        if matches!(self.heads, Heads::Direct(_)) {
+            return Ok(false);
+        }
+        let dim = self.table.dim;
+        if !vectors.len().is_multiple_of(dim) || vectors.len() / dim + 2 > self.table.rows {
+            return Err(candle_core::Error::Msg(format!(
+                "{} values of word vectors for a table of {} rows of width {dim}",
+                vectors.len(),
+                self.table.rows
+            )));
+        }
+        for (i, v) in vectors.chunks(dim).enumerate() {
+            self.table.preset(i + 2, v);
+        }
+        Ok(true)
+    }
+
     fn varmap(&self) -> &VarMap {
         &self.varmap
     }

@@ -122,6 +122,29 @@ impl Classifier for Cnn {
         apply_heads(&self.heads, &x)
     }
 
+    fn start_words(&mut self, vectors: &[f32]) -> Result<bool> {
+        let table = self.embed.embeddings();
+        let (rows, dim) = table.dims2()?;
+        if 2 * dim + vectors.len() != rows * dim {
+            return Err(candle_core::Error::Msg(format!(
+                "{} word vectors of width {dim} for a table of {rows} rows",
+                vectors.len() / dim.max(1)
+            )));
+        }
+        let mut values = table.flatten_all()?.to_vec1::<f32>()?;
+        values[2 * dim..].copy_from_slice(vectors);
+        let var = self
+            .varmap
+            .data()
+            .lock()
+            .map_err(|_| candle_core::Error::Msg("variable map poisoned".into()))?
+            .get("embed.weight")
+            .cloned()
+            .ok_or_else(|| candle_core::Error::Msg("cnn has no embed.weight".into()))?;
+        var.set(&Tensor::from_vec(values, (rows, dim), &self.device)?)?;
+        Ok(true)
+    }
+
     fn varmap(&self) -> &VarMap {
         &self.varmap
     }

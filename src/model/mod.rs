@@ -209,6 +209,13 @@ pub trait Classifier: Send + Sync {
         None
     }
 
+    /// Start the vocabulary's rows of the word table (rows 2.., one per word in id order) at
+    /// `vectors` (row-major, `[words, dim]`; `model.vectors`); `false` when the architecture
+    /// has no such table.
+    fn start_words(&mut self, _vectors: &[f32]) -> Result<bool> {
+        Ok(false)
+    }
+
     /// Switch to int8 inference (`--quantize int8`), calibrated on `calibration`; `false`
     /// when the architecture has no int8 path (only pretrained encoders do).
     fn quantize_int8(&mut self, _calibration: &Batch) -> Result<bool> {

@@ -142,6 +142,16 @@ impl SparseTable {
         s
     }
 
+    /// Start `row` at `values` instead of its initial draw. It is stored from then on, as an
+    /// updated row is, so labelling reads it even if training never changes it.
+    pub fn preset(&mut self, row: usize, values: &[f32]) {
+        if row >= self.rows || values.len() != self.dim {
+            return;
+        }
+        let s = self.materialise(row);
+        self.data[s * self.dim..(s + 1) * self.dim].copy_from_slice(values);
+    }
+
     /// Record one step's decay factor `1 - rate` for every row, without touching them.
     pub fn add_decay(&mut self, rate: f64) {
         self.decay_log += (1.0 - rate).ln();

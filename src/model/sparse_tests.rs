@@ -6,8 +6,7 @@ use std::collections::HashMap;
 fn table_of(data: &[f32], dim: usize) -> SparseTable {
     let mut t = SparseTable::new(data.len() / dim, dim, RowInit::Zeros);
     for row in 0..t.rows {
-        let s = t.materialise(row);
-        t.data[s * dim..(s + 1) * dim].copy_from_slice(&data[row * dim..(row + 1) * dim]);
+        t.preset(row, &data[row * dim..(row + 1) * dim]);
     }
     t
 }
@@ -204,4 +203,16 @@ fn sparse_and_dense_steps_agree_on_every_row_with_and_without_weight_decay() {
             }
         }
     }
+}
+
+#[test]
+fn a_preset_row_is_stored_labelled_with_and_reloaded_though_never_updated() {
+    let mut t = uniform(5, 2);
+    t.preset(3, &[0.5, -1.0]);
+    assert_eq!(t.stored(), 1);
+    let mut pooled = [0.0f32; 2];
+    t.pool_into(&[3, 4], &[], &mut pooled);
+    // Row 4 was never updated: it reads as zero when labelling; row 3 reads its preset.
+    assert_eq!(pooled, [0.25, -0.5]);
+    assert_eq!(reload(&t).gather_vec(&[3]), vec![0.5, -1.0]);
 }

@@ -1,54 +1,42 @@
-//! Pretrained word vectors for `cnn`'s word table (`model.vectors`): each vocabulary word
-//! starts at what a local sentence encoder makes of the word alone (its mean-pooled,
-//! normalised output, as model2vec distils static vectors), instead of at random.
+//! Pretrained word vectors (`model.vectors`): each vocabulary word's row of a `cnn`'s word
+//! table, or of a non-linear `bow`'s table, starts at what a local sentence encoder makes of
+//! the word alone (its mean-pooled, normalised output, as model2vec distils static vectors),
+//! instead of at random.
 //!
-//! Why: a `cnn` trained from scratch on a thousand labelled sentences knows nothing of a word
+//! Why: a model trained from scratch on a thousand labelled sentences knows nothing of a word
 //! it never saw labelled, while its vocabulary (fitted on the training rows and a
 //! distillation pool) holds many more words. Starting from the encoder's view of each word
-//! carries what the encoder learned about them into a model that labels hundreds of times
-//! faster, and the encoder is not needed to classify: the vectors live in the checkpoint.
-//! The encoder runs once, with bit-exact kernels, so the same vocabulary gives the same
-//! table.
+//! carries what the encoder learned about them into a model that labels far faster, and the
+//! encoder is not needed to classify: the vectors live in the checkpoint. The encoder runs
+//! once, with bit-exact kernels, so the same vocabulary gives the same table.
 
 use super::pretrained::{LoadedEncoder, Pretrained};
-use super::{sorted_vars, Classifier};
+use super::Classifier;
 use crate::config::{EncoderMode, Kernels, ModelConfig, Pooling, PretrainedSpec};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::text::{Features, TextPipeline};
-use candle_core::{Device, Tensor};
+use candle_core::Device;
 use candle_nn::VarMap;
 use std::path::{Path, PathBuf};
 
-/// The variable that holds `cnn`'s word table.
-pub const TABLE: &str = "embed.weight";
 /// Sub-word tokens per word, [CLS] and [SEP] included: longer words are cut.
 const WORD_TOKENS: usize = 16;
 
-/// Overwrite rows 2.. of the model's word table (one per vocabulary word; 0 is padding and 1
-/// the unknown word, which keep their seeded start) with the encoder's vectors of the words,
-/// scaled to the norm the seeded start gives a row. `config` names the file in errors.
+/// Start the model's vocabulary rows (`cnn`'s word table, or the word rows of a non-linear
+/// `bow` table; padding, the unknown word and `bow`'s n-gram rows keep their seeded start)
+/// at the encoder's vectors of the words, scaled to the norm a seeded row has. `dim` is
+/// `model.dim`; `config` names the file in errors.
 pub fn apply(
-    model: &dyn Classifier,
+    model: &mut dyn Classifier,
     pipeline: &TextPipeline,
     dir: &Path,
+    dim: usize,
     config: &Path,
     device: &Device,
     quiet: bool,
 ) -> Result<()> {
-    let table = sorted_vars(model.varmap())
-        .into_iter()
-        .find(|(name, _)| name == TABLE)
-        .map(|(_, v)| v)
-        .ok_or_else(|| Error::Input("model.vectors: this model has no word table".into()))?;
-    let (rows, dim) = table.dims2()?;
     let words = &pipeline.words;
-    if rows != words.len() + 2 {
-        return Err(Error::Input(format!(
-            "model.vectors: the word table has {rows} rows for {} words",
-            words.len()
-        )));
-    }
     let vectors = word_vectors(dir, words, device, quiet)?;
     let hidden = vectors.len().checked_div(words.len()).unwrap_or(dim);
     if hidden != dim {
@@ -61,14 +49,21 @@ pub fn apply(
             ),
         });
     }
-    // The seeded start draws each component from normal(0, 0.1): a row's norm is about
-    // 0.1 * sqrt(dim). The encoder's vectors are unit length.
+    // cnn's seeded rows are normal(0, 0.1) per component, a norm of about 0.1 * sqrt(dim);
+    // the encoder's vectors are unit length. bow's rows start smaller (uniform in ±1/dim), but
+    // its pooled mean is what the layers above read, and a mean of unit vectors at this
+    // scale trains at the same learning rates as cnn's.
     let scale = 0.1 * (dim as f32).sqrt();
-    let mut values = table.flatten_all()?.to_vec1::<f32>()?;
-    for (v, x) in values[2 * dim..].iter_mut().zip(&vectors) {
-        *v = x * scale;
+    let scaled: Vec<f32> = vectors.iter().map(|x| x * scale).collect();
+    if !model.start_words(&scaled)? {
+        return Err(Error::ConfigValue {
+            path: config.to_path_buf(),
+            key: "model.vectors".into(),
+            message: "this model has no word table to start (a linear bow's table holds \
+                      label columns)"
+                .into(),
+        });
     }
-    table.set(&Tensor::from_vec(values, (rows, dim), device)?)?;
     Ok(())
 }
 

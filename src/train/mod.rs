@@ -310,7 +310,7 @@ fn build_ctx(cfg: LoadedConfig, quiet: bool) -> Result<Ctx> {
         })
         .collect();
     let heads: Vec<usize> = v.tasks.iter().map(|t| t.labels.len()).collect();
-    let model = model::build(
+    let mut model = model::build(
         &ModelSpec {
             kind: v.model,
             config: &v.raw.model,
@@ -324,9 +324,10 @@ fn build_ctx(cfg: LoadedConfig, quiet: bool) -> Result<Ctx> {
     if !v.raw.model.vectors.is_empty() {
         // A resumed run overwrites the table with its saved weights right after.
         model::vectors::apply(
-            model.as_ref(),
+            model.as_mut(),
             &pipeline,
             Path::new(&v.raw.model.vectors),
+            v.raw.model.dim,
             &v.config_path,
             &device,
             quiet,
