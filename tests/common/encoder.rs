@@ -54,6 +54,17 @@ macro_rules! encoder_or_skip {
 
 /// A frozen-encoder config over `train.csv` and `dev.csv` in `dir`, with `extra` overrides.
 pub fn config(dir: &Path, encoder: &Path, extra: &[&str]) -> LoadedConfig {
+    let model = format!(
+        "kind = \"pretrained\"\npath = \"{}\"\nmax_seq_len = 64",
+        encoder.display()
+    );
+    let train = "epochs = 3\nbatch_size = 8\nlr = 0.01\nencoder_lr = 0.0001\nthreads = 2";
+    run_config(dir, &model, train, extra)
+}
+
+/// A run over `train.csv` and `dev.csv` in `dir` (the four stance labels) with these
+/// `[model]` and `[train]` bodies and `extra` overrides.
+pub fn run_config(dir: &Path, model: &str, train: &str, extra: &[&str]) -> LoadedConfig {
     let text = format!(
         r#"
 [run]
@@ -67,17 +78,10 @@ dev = "dev.csv"
 name = "stance"
 labels = ["condemnation", "cooperation", "invitation", "other"]
 [model]
-kind = "pretrained"
-path = "{}"
-max_seq_len = 64
+{model}
 [train]
-epochs = 3
-batch_size = 8
-lr = 0.01
-encoder_lr = 0.0001
-threads = 2
-"#,
-        encoder.display()
+{train}
+"#
     );
     let overrides: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
     parse_config(&text, &dir.join("run.toml"), &overrides).unwrap()
