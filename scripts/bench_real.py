@@ -38,7 +38,7 @@ Tools:
   stancekit-minilm, stancekit-minilm-finetune, stancekit-minilm-finetune-all
                 configs/<suite>-minilm[-finetune[-all]].toml over all-MiniLM-L6-v2 at models/
                 (run scripts/get-encoder.sh first); frozen: embeddings cached per fold, head
-                only; finetune: top 2 layers + head; -all (PLV only): all 6 layers. Opt-in
+                only; finetune: top 2 layers + head; -all (PLV, both views, and SST-2): all 6 layers. Opt-in
                 (finetune takes ~3 min per PLV fold, -all ~6 min).
   st-logreg     the same frozen encoder in Python: sentence-transformers (PyTorch) embeddings,
                 max_seq_length 128, batch 32, + LogisticRegression(max_iter=1000). Needs
@@ -76,7 +76,8 @@ SUITES = {
                      "kinds": ["bow", "cnn", "transformer", "minilm", "minilm-finetune", "minilm-finetune-all",
                                "distill-bow", "distill-bow-augment"],
                      "ft": {"epoch": 25, "lr": 0.5}},
-    "plv-stance": {"task": "stance", "config": "plv-stance-{kind}.toml", "kinds": ["bow", "cnn", "transformer"],
+    "plv-stance": {"task": "stance", "config": "plv-stance-{kind}.toml",
+                   "kinds": ["bow", "cnn", "transformer", "minilm-finetune-all"],
                    "ft": {"epoch": 25, "lr": 0.5}},
     "sst2": {"task": "sentiment", "config": "sst2-{kind}.toml", "kinds": ["bow", "minilm", "minilm-finetune", "minilm-finetune-all"], "ft": {"epoch": 5, "lr": 0.1}},
     "newsmtsc": {"task": "sentiment", "config": "newsmtsc-{kind}.toml", "kinds": ["bow"],
