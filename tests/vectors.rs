@@ -4,7 +4,7 @@
 use stancekit::config::{parse_config, LoadedConfig};
 use stancekit::model::{build, pad_ids, vectors, ModelSpec};
 use stancekit::text::{Features, TextPipeline};
-use stancekit::train::train;
+use stancekit::train::{resume, train, TrainOptions};
 use std::path::Path;
 
 mod common;
@@ -180,4 +180,39 @@ fn vectors_on_a_linear_bow_are_refused_naming_model_vectors() {
     let text = format!("[data]\npath = \"x.csv\"\n[[tasks]]\nname = \"s\"\nlabels = [\"a\", \"b\"]\n[model]\n{model}\n");
     let err = parse_config(&text, &dir.path().join("run.toml"), &[]).unwrap_err();
     assert!(err.to_string().contains("model.vectors"), "{err}");
+}
+
+/// Regression: a resumed run read the vectors again (the encoder's time spent, its files
+/// needed) only to overwrite them with the saved weights at once.
+#[cfg(unix)]
+#[test]
+fn a_resumed_vectors_run_needs_no_encoder_and_ends_on_the_straight_runs_bits() {
+    let encoder = encoder_or_skip!();
+    let dir = tempfile::tempdir().unwrap();
+    corpus(dir.path());
+    // The encoder's folder as links, removed before resuming.
+    let linked = dir.path().join("encoder");
+    std::fs::create_dir(&linked).unwrap();
+    for entry in std::fs::read_dir(&encoder).unwrap() {
+        let entry = entry.unwrap();
+        std::os::unix::fs::symlink(entry.path(), linked.join(entry.file_name())).unwrap();
+    }
+    let run = |name: &str, opts: &TrainOptions| {
+        let name = format!("run.name=\"{name}\"");
+        train(
+            cnn_config(dir.path(), Some(&linked), &[name.as_str()]),
+            opts,
+        )
+    };
+    let straight = run("straight", &quiet()).unwrap();
+    let stop = TrainOptions {
+        stop_after_steps: Some(5),
+        ..quiet()
+    };
+    let cut = run("cut", &stop);
+    assert!(matches!(cut, Err(stancekit::Error::Interrupted)));
+    std::fs::remove_dir_all(&linked).unwrap();
+    let resumed = resume(&dir.path().join("runs/cut"), &quiet()).unwrap();
+    assert_eq!(resumed.steps, straight.steps);
+    assert_eq!(resumed.weights_sha256, straight.weights_sha256);
 }

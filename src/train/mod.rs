@@ -117,7 +117,7 @@ pub fn train(cfg: LoadedConfig, opts: &TrainOptions) -> Result<TrainSummary> {
     refuse_data_in_run_dir(&cfg.valid)?;
     teach::ensure_teacher(&cfg.valid, opts)?;
     on_threads(cfg, |cfg| {
-        let ctx = build_ctx(cfg, opts.quiet)?;
+        let ctx = build_ctx(cfg, opts.quiet, Start::Fresh)?;
         let run_dir = ctx.cfg.valid.run_dir();
         // A fresh run starts from a clean slate: no stale resume state, log or temporary files
         // from an older run (the log is restarted when it opens).
@@ -181,7 +181,7 @@ pub fn resume(run_dir: &Path, opts: &TrainOptions) -> Result<TrainSummary> {
     cfg.relocate(&here)?;
     state::sweep_temps(&here, false);
     on_threads(cfg, |cfg| {
-        let mut ctx = build_ctx(cfg, opts.quiet)?;
+        let mut ctx = build_ctx(cfg, opts.quiet, Start::Resumed)?;
         let st = state::load(&here.join(RESUME_DIR), &mut ctx)?;
         run::run(ctx, st, opts)
     })
@@ -210,7 +210,15 @@ pub fn nested_subset<T>(rows: Vec<T>, fraction: f64, seed: u64) -> Vec<T> {
         .collect()
 }
 
-fn build_ctx(cfg: LoadedConfig, quiet: bool) -> Result<Ctx> {
+/// Whether a run starts from its seeded weights or continues from a saved state, which
+/// replaces every weight right after the context is built.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Start {
+    Fresh,
+    Resumed,
+}
+
+fn build_ctx(cfg: LoadedConfig, quiet: bool, start: Start) -> Result<Ctx> {
     let v = &cfg.valid;
     let swa = swa::Averager::for_config(v)?;
     if v.raw.train.threads > crate::runtime::cores() {
@@ -321,8 +329,9 @@ fn build_ctx(cfg: LoadedConfig, quiet: bool) -> Result<Ctx> {
         },
         &device,
     )?;
-    if !v.raw.model.vectors.is_empty() {
-        // A resumed run overwrites the table with its saved weights right after.
+    // Only a fresh run reads the vectors: a resumed one would overwrite them with its saved
+    // weights, so it neither spends the encoder's time nor needs its files any more.
+    if start == Start::Fresh && !v.raw.model.vectors.is_empty() {
         model::vectors::apply(
             model.as_mut(),
             &pipeline,
